@@ -1,0 +1,34 @@
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { services } from './http/services'
+import { ApiError, problemResponse } from './http/problem'
+import { requestId } from './http/request-id'
+import { lookups } from './routes/lookups'
+import { meta } from './routes/meta'
+import { SANDBOX_PREFIX, sandboxApp } from './sandbox/app'
+
+export type AppOptions = {
+  /** The network `fetch` for upstream calls; tests inject their own. */
+  fetch?: typeof fetch
+}
+
+/** Builds the gateway: request id, services, routes, and one problem+json error path. */
+export function createApp(options: AppOptions = {}) {
+  const app = new Hono<{ Bindings: Env; Variables: { requestId: string } }>()
+  app.use(requestId())
+  app.use(services(options.fetch ?? ((input, init) => fetch(input, init))))
+
+  app.route('/', meta)
+  // The fake providers answer only where the sandbox is switched on, never in production.
+  app.all(`${SANDBOX_PREFIX}/*`, (c) => (c.env.SANDBOX === 'on' ? sandboxApp.fetch(c.req.raw) : c.notFound()))
+  app.route('/', lookups)
+
+  app.notFound(() => problemResponse(404, 'not_found', 'No such route.'))
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return err.getResponse()
+    if (err instanceof HTTPException) return problemResponse(err.status, 'http_error', err.message || 'Request refused.')
+    console.error(JSON.stringify({ level: 'error', request_id: c.var.requestId, message: 'unhandled error', error: String(err) }))
+    return problemResponse(500, 'internal_error', `Unexpected error; quote request id ${c.var.requestId}.`)
+  })
+  return app
+}

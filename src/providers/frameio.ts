@@ -1,0 +1,55 @@
+import createClient from 'openapi-fetch'
+import type { paths } from '../generated/frameio'
+import { booleanQuery, cacheKeyOf, onlyKnownQuery, patternParam, uuidParam } from './params'
+import { isObject, own, str, urls } from './record'
+import type { ProviderAdapter } from './types'
+
+const TYPE = /^[a-z_]{1,32}$/
+const VARIANTS = { original: 'original', thumbnail: 'thumb', preview: 'h264_720' } as const
+
+/** Frame.io API v2: `GET /v2/assets/{asset_id}` with `include_deleted` and `type`, Bearer token. */
+export const frameio: ProviderAdapter = {
+  name: 'frameio',
+  route: '/frameio/v2/assets/:asset_id',
+
+  parse(params, query) {
+    onlyKnownQuery(query, ['include_deleted', 'type'])
+    const asset_id = uuidParam('asset_id', params.asset_id)
+    const includeDeleted = booleanQuery(query, 'include_deleted')
+    const types = query.getAll('type')
+    if (types.length > 1) patternParam('type', '', TYPE, 'given once')
+    const type = types[0] === undefined ? undefined : patternParam('type', types[0], TYPE, '1-32 lower-case letters or `_`')
+    const canonical: Record<string, string> = {}
+    if (includeDeleted !== undefined) canonical.include_deleted = String(includeDeleted)
+    if (type !== undefined) canonical.type = type
+    return { provider: 'frameio', ids: { asset_id }, query: canonical, cacheKey: cacheKeyOf('frameio', [asset_id], canonical) }
+  },
+
+  call(key, deps) {
+    const client = createClient<paths>({ baseUrl: deps.env.FRAMEIO_BASE_URL, fetch: deps.fetch })
+    const query: { include_deleted?: boolean; type?: string } = {}
+    if (key.query.include_deleted !== undefined) query.include_deleted = key.query.include_deleted === 'true'
+    if (key.query.type !== undefined) query.type = key.query.type
+    return client.GET('/v2/assets/{asset_id}', {
+      params: { path: { asset_id: key.ids.asset_id ?? '' }, query },
+      headers: { authorization: `Bearer ${deps.env.FRAMEIO_TOKEN ?? ''}` },
+      parseAs: 'stream',
+      signal: deps.signal,
+    })
+  },
+
+  isRecord: (body) => isObject(body) && typeof body.id === 'string',
+
+  facts(record) {
+    const deleted = isObject(record) && (record.deleted_at != null || record.hard_deleted_at != null)
+    const transcodes = isObject(record) ? record.transcodes : undefined
+    const pending = isObject(record) && (record.upload_completed_at === null || (isObject(transcodes) && transcodes.finalized === false))
+    return {
+      state: deleted ? 'deleted' : pending ? 'processing' : 'ready',
+      mediaUrls: urls(...['original', 'thumb', 'thumb_540', 'h264_360', 'h264_540', 'h264_720', 'h264_1080_best'].map((f) => str(record, f))),
+    }
+  },
+
+  variants: VARIANTS,
+  media: (record, variant) => str(record, own(VARIANTS, variant) ?? ''),
+}

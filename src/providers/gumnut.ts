@@ -1,0 +1,73 @@
+import createClient from 'openapi-fetch'
+import type { paths } from '../generated/gumnut'
+import { cacheKeyOf, onlyKnownQuery, patternParam, setQuery } from './params'
+import { isObject, str, urls } from './record'
+import type { ProviderAdapter } from './types'
+
+/** Gumnut's `include` values; any other is a 422, as Gumnut answers itself. */
+export const GUMNUT_INCLUDES = ['metadata', 'faces', 'people', 'metrics', 'file_data', 'variants'] as const
+const ASSET_ID = /^asset_[A-Za-z0-9_-]{1,64}$/
+
+/** Redirect variants: `asset_urls` rungs; for a video the still's rung (`thumbnail_image`, …) stands in. */
+const VARIANTS = {
+  original: 'asset_urls.original',
+  thumbnail: 'asset_urls.thumbnail (video: thumbnail_image)',
+  small: 'asset_urls.small (video: small_image); needs include=variants',
+  preview: 'asset_urls.preview (video: preview_image); needs include=variants',
+  fullsize: 'asset_urls.fullsize (video: fullsize_image); needs include=variants',
+} as const
+
+/** A rung of `asset_urls`: an object `{ mimetype, url, width }`, or a bare URL string. */
+function rungUrl(rung: unknown): string | undefined {
+  if (typeof rung === 'string') return rung
+  return str(rung, 'url')
+}
+
+function assetUrls(record: unknown): Record<string, unknown> {
+  return isObject(record) && isObject(record.asset_urls) ? record.asset_urls : {}
+}
+
+/** Gumnut photo library: `GET /api/assets/{asset_id}` with `include`, Bearer API key. */
+export const gumnut: ProviderAdapter = {
+  name: 'gumnut',
+  route: '/gumnut/api/assets/:asset_id',
+
+  parse(params, query) {
+    onlyKnownQuery(query, ['include'])
+    const asset_id = patternParam('asset_id', params.asset_id, ASSET_ID, '`asset_` followed by 1-64 letters, digits, `_` or `-`')
+    const include = setQuery(query, 'include', GUMNUT_INCLUDES)
+    const canonical: Record<string, string> = include ? { include } : {}
+    return { provider: 'gumnut', ids: { asset_id }, query: canonical, cacheKey: cacheKeyOf('gumnut', [asset_id], canonical) }
+  },
+
+  call(key, deps) {
+    const client = createClient<paths>({ baseUrl: deps.env.GUMNUT_BASE_URL, fetch: deps.fetch })
+    const include = key.query.include?.split(',') as (typeof GUMNUT_INCLUDES)[number][] | undefined
+    return client.GET('/api/assets/{asset_id}', {
+      params: { path: { asset_id: key.ids.asset_id ?? '' }, query: include ? { include } : {} },
+      headers: { authorization: `Bearer ${deps.env.GUMNUT_API_KEY ?? ''}` },
+      parseAs: 'stream',
+      signal: deps.signal,
+    })
+  },
+
+  isRecord: (body) => isObject(body) && typeof body.id === 'string' && body.id.startsWith('asset_'),
+
+  // Derived fields (thumbhash, the thumbnail rung) arrive after upload; until then the asset is not ready.
+  facts(record) {
+    const rungs = assetUrls(record)
+    const trashed = isObject(record) && record.trashed_at != null
+    const derived = isObject(record) && record.thumbhash != null && Object.keys(rungs).length > 0
+    return {
+      state: trashed ? 'deleted' : derived ? 'ready' : 'processing',
+      mediaUrls: urls(...Object.values(rungs).map(rungUrl)),
+    }
+  },
+
+  variants: VARIANTS,
+  media(record, variant) {
+    if (!Object.hasOwn(VARIANTS, variant)) return undefined
+    const rungs = assetUrls(record)
+    return rungUrl(rungs[variant]) ?? (variant === 'original' ? undefined : rungUrl(rungs[`${variant}_image`]))
+  },
+}

@@ -1,0 +1,59 @@
+import createClient from 'openapi-fetch'
+import type { paths } from '../generated/spotify-ads'
+import { cacheKeyOf, onlyKnownQuery, uuidParam } from './params'
+import { isObject, own, str, urls } from './record'
+import { forgetSpotifyAccessToken, spotifyAccessToken } from './spotify-token'
+import type { AssetState, ProviderAdapter } from './types'
+
+const STATES: Record<string, AssetState> = {
+  READY: 'ready',
+  PROCESSING: 'processing',
+  WAITING_UPLOAD: 'processing',
+  ERROR: 'failed',
+}
+
+const VARIANTS = { original: 'url', thumbnail: 'thumbnail_url' } as const
+
+/** Spotify Ads API (Ad Studio): `GET /ad_accounts/{ad_account_id}/assets/{asset_id}`, OAuth bearer. */
+export const spotify: ProviderAdapter = {
+  name: 'spotify',
+  route: '/spotify/ad_accounts/:ad_account_id/assets/:asset_id',
+
+  parse(params, query) {
+    onlyKnownQuery(query, [])
+    const ad_account_id = uuidParam('ad_account_id', params.ad_account_id)
+    const asset_id = uuidParam('asset_id', params.asset_id)
+    return { provider: 'spotify', ids: { ad_account_id, asset_id }, query: {}, cacheKey: cacheKeyOf('spotify', [ad_account_id, asset_id], {}) }
+  },
+
+  async call(key, deps) {
+    const token = await spotifyAccessToken(deps)
+    const client = createClient<paths>({ baseUrl: deps.env.SPOTIFY_BASE_URL, fetch: deps.fetch })
+    const result = await client.GET('/ad_accounts/{ad_account_id}/assets/{asset_id}', {
+      params: { path: { ad_account_id: key.ids.ad_account_id ?? '', asset_id: key.ids.asset_id ?? '' } },
+      headers: { authorization: `Bearer ${token}` },
+      parseAs: 'stream',
+      signal: deps.signal,
+    })
+    if (result.response.status === 401) await forgetSpotifyAccessToken(deps.kv)
+    return result
+  },
+
+  isRecord: (body) => isObject(body) && typeof body.id === 'string' && typeof body.status === 'string',
+
+  // Spotify may answer an unknown (or foreign) asset with 400; only its body tells.
+  isNotFound(status, error) {
+    if (status !== 400 || !isObject(error)) return false
+    return /not[ _-]?found|does not exist|unknown asset/i.test(JSON.stringify([error.messages, error.error_codes]))
+  },
+
+  traceId: (error) => str(error, 'sp_trace_id'),
+
+  facts: (record) => ({
+    state: STATES[str(record, 'status') ?? ''] ?? 'processing',
+    mediaUrls: urls(str(record, 'url'), str(record, 'thumbnail_url')),
+  }),
+
+  variants: VARIANTS,
+  media: (record, variant) => str(record, own(VARIANTS, variant) ?? ''),
+}

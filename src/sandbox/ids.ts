@@ -1,0 +1,38 @@
+/** Sample ids the sandbox providers answer, listed in the README. UUID providers share one set. */
+export const SAMPLE = {
+  adAccount: 'ce4ff15e-f04d-48b9-9ddf-fb3c85fbd57a',
+  image: '11111111-1111-4111-8111-111111111111',
+  video: '22222222-2222-4222-8222-222222222222',
+  audio: '33333333-3333-4333-8333-333333333333',
+  processing: '44444444-4444-4444-8444-444444444444',
+  deleted: '55555555-5555-4555-8555-555555555555',
+  unknown: '99999999-9999-4999-8999-999999999999',
+  fail500: 'eeeeeeee-0000-4000-8000-000000000500',
+  fail429: 'eeeeeeee-0000-4000-8000-000000000429',
+  fail401: 'eeeeeeee-0000-4000-8000-000000000401',
+  hang: 'eeeeeeee-0000-4000-8000-000000000504',
+  malformed: 'eeeeeeee-0000-4000-8000-0000000000ba',
+} as const
+
+export const GUMNUT_SAMPLE = {
+  image: 'asset_sandbox_image',
+  video: 'asset_sandbox_video',
+  processing: 'asset_sandbox_processing',
+  deleted: 'asset_sandbox_trashed',
+  unknown: 'asset_sandbox_unknown',
+  fail500: 'asset_fail_500',
+  fail429: 'asset_fail_429',
+  fail401: 'asset_fail_401',
+  hang: 'asset_hang',
+  malformed: 'asset_malformed',
+} as const
+
+export type Fault = 'fail500' | 'fail429' | 'fail401' | 'hang' | 'malformed'
+
+/** The fault a sample id asks the sandbox to produce, if any. */
+export function faultOf(id: string): Fault | undefined {
+  for (const fault of ['fail500', 'fail429', 'fail401', 'hang', 'malformed'] as const) {
+    if (id === SAMPLE[fault] || id === GUMNUT_SAMPLE[fault]) return fault
+  }
+  return undefined
+}

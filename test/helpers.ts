@@ -1,0 +1,50 @@
+import { env, exports } from 'cloudflare:workers'
+import { expect } from 'vitest'
+import { clearKeyCache, digestKey, KEY_PREFIX, type KeyRecord, type KeyScopes } from '../src/http/auth'
+import { resetSpotifyTokenState } from '../src/providers/spotify-token'
+import { sandboxStats } from '../src/sandbox/app'
+
+export const DEV_KEY = 'ae_test_dev_key'
+export const ORIGIN = 'https://gateway.asset-edge.test'
+
+/** Calls the Worker's default export, as a client would, with the dev key unless told otherwise. */
+export function call(path: string, init: RequestInit & { key?: string | null } = {}): Promise<Response> {
+  const { key = DEV_KEY, ...rest } = init
+  const headers = new Headers(rest.headers)
+  if (key !== null && !headers.has('authorization') && !headers.has('x-api-key')) headers.set('authorization', `Bearer ${key}`)
+  return exports.default.fetch(new Request(new URL(path, ORIGIN), { ...rest, headers }))
+}
+
+/** Stores a gateway key in KV the way `npm run keys -- create` does, and returns it. */
+export async function createKey(scopes: Partial<KeyScopes>, name = 'test key'): Promise<string> {
+  const key = `ae_${crypto.randomUUID().replace(/-/g, '')}`
+  const record: KeyRecord = {
+    id: key.slice(3, 11),
+    name,
+    scopes: { providers: ['*'], links: false, admin: false, ...scopes },
+    created_at: new Date().toISOString(),
+  }
+  await env.ASSET_KV.put(KEY_PREFIX + (await digestKey(key)), JSON.stringify(record))
+  return key
+}
+
+/** Asserts an RFC 9457 problem answer with the given status and code, and returns its body. */
+export async function expectProblem(response: Response, status: number, code: string): Promise<Record<string, unknown>> {
+  expect(response.status).toBe(status)
+  expect(response.headers.get('content-type')).toBe('application/problem+json')
+  const body = (await response.json()) as Record<string, unknown>
+  expect(body).toMatchObject({ status, code })
+  expect(typeof body.title).toBe('string')
+  expect(typeof body.detail).toBe('string')
+  expect(String(body.type)).toMatch(/^https:\/\//)
+  return body
+}
+
+/** Resets isolate state that outlives a test: sandbox counters, key and token memos. */
+export function resetState(): void {
+  sandboxStats.reset()
+  clearKeyCache()
+  resetSpotifyTokenState()
+}
+
+export { sandboxStats }

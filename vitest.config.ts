@@ -1,0 +1,36 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+/**
+ * Tests run inside workerd with real Miniflare KV and Cache, against the built-in sandbox
+ * providers (reached in-process, never over the network). A short upstream deadline keeps the
+ * "provider hangs" cases quick.
+ */
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          SANDBOX: 'on',
+          DEV_GATEWAY_KEY: 'ae_test_dev_key',
+          SPOTIFY_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/spotify',
+          SPOTIFY_TOKEN_URL: 'https://sandbox.asset-edge.test/__sandbox/spotify-accounts/api/token',
+          SYNC_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/sync',
+          GUMNUT_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/gumnut',
+          FRAMEIO_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/frameio',
+          UPSTREAM_TIMEOUT_MS: '300',
+          SYNC_API_KEY: 'test-sync-secret-key',
+          GUMNUT_API_KEY: 'apikey_test_gumnut_secret',
+          FRAMEIO_TOKEN: 'fio-u-test-frameio-secret',
+          SPOTIFY_CLIENT_ID: 'test-spotify-client',
+          SPOTIFY_CLIENT_SECRET: 'test-spotify-client-secret',
+          SPOTIFY_REFRESH_TOKEN: 'test-spotify-refresh-token',
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ['test/**/*.test.ts'],
+  },
+})
