@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { type KeyRecord, gatewayAuth, requireProviderScope } from '../http/auth'
 import type { Upstream } from '../http/services'
 import { PROVIDERS } from '../providers'
-import { fetchRecord } from '../upstream/fetch-record'
+import { lookupRecord } from '../lookup'
 
 type LookupEnv = { Bindings: Env; Variables: { key: KeyRecord; upstream: Upstream; requestId: string } }
 
@@ -15,7 +15,7 @@ for (const adapter of Object.values(PROVIDERS)) {
   lookups.get(adapter.route, async (c) => {
     requireProviderScope(c.var.key, adapter.name)
     const key = adapter.parse(c.req.param(), new URL(c.req.url).searchParams)
-    const result = await fetchRecord(adapter, key, c.var.upstream)
+    const result = await lookupRecord({ upstream: c.var.upstream, ctx: c.executionCtx }, adapter, key)
     return new Response(result.body, {
       status: result.status,
       headers: { ...result.headers, 'content-type': 'application/json; charset=utf-8' },
