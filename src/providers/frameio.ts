@@ -17,8 +17,8 @@ export const frameio: ProviderAdapter = {
     const asset_id = uuidParam('asset_id', params.asset_id)
     const includeDeleted = booleanQuery(query, 'include_deleted')
     const types = query.getAll('type')
-    if (types.length > 1) patternParam('type', '', TYPE, 'given once')
-    const type = types[0] === undefined ? undefined : patternParam('type', types[0], TYPE, '1-32 lower-case letters or `_`')
+    if (types.length > 1) patternParam('type', '', TYPE, 'given once', 'invalid_query')
+    const type = types[0] === undefined ? undefined : patternParam('type', types[0], TYPE, '1-32 lower-case letters or `_`', 'invalid_query')
     const canonical: Record<string, string> = {}
     if (includeDeleted !== undefined) canonical.include_deleted = String(includeDeleted)
     if (type !== undefined) canonical.type = type

@@ -15,9 +15,9 @@ export function uuidParam(name: string, value: string | undefined): string {
 }
 
 /** Checks a path id against a pattern of its own (prefix, charset, length). */
-export function patternParam(name: string, value: string | undefined, pattern: RegExp, expected: string): string {
+export function patternParam(name: string, value: string | undefined, pattern: RegExp, expected: string, code = 'invalid_id'): string {
   if (value === undefined || !pattern.test(value)) {
-    throw new ApiError(400, 'invalid_id', `\`${name}\` must be ${expected}, got ${describe(value ?? '')}.`, { extras: { param: name } })
+    throw new ApiError(400, code, `\`${name}\` must be ${expected}, got ${describe(value ?? '')}.`, { extras: { param: name } })
   }
   return value
 }

@@ -1,0 +1,60 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
+import { call, expectProblem, resetState, sandboxStats } from './helpers'
+
+beforeEach(resetState)
+
+const BAD: { path: string; status: number; code: string }[] = [
+  { path: `/spotify/ad_accounts/not-a-uuid/assets/${SAMPLE.image}`, status: 400, code: 'invalid_id' },
+  { path: `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/1234`, status: 400, code: 'invalid_id' },
+  { path: `/sync/v2/assets/${SAMPLE.video}x`, status: 400, code: 'invalid_id' },
+  { path: '/sync/v2/assets/%2Fetc%2Fpasswd', status: 400, code: 'invalid_id' },
+  { path: `/sync/v2/assets/${SAMPLE.video.slice(0, 35)}%2F`, status: 400, code: 'invalid_id' },
+  { path: '/gumnut/api/assets/photo_123', status: 400, code: 'invalid_id' },
+  { path: '/gumnut/api/assets/asset_', status: 400, code: 'invalid_id' },
+  { path: `/gumnut/api/assets/asset_${'a'.repeat(65)}`, status: 400, code: 'invalid_id' },
+  { path: '/gumnut/api/assets/asset_..%2F..%2Fadmin', status: 400, code: 'invalid_id' },
+  { path: '/gumnut/api/assets/asset_a%2Fb', status: 400, code: 'invalid_id' },
+  { path: '/gumnut/api/assets/asset_%2e%2e', status: 400, code: 'invalid_id' },
+  { path: '/gumnut/api/assets/asset_%00', status: 400, code: 'invalid_id' },
+  { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=faces,selfies`, status: 422, code: 'invalid_include' },
+  { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=FACES`, status: 422, code: 'invalid_include' },
+  { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?expand=faces`, status: 400, code: 'unknown_query_parameter' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?include_deleted=yes`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?include_deleted=true&include_deleted=false`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?include_deleted=`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?type=File`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?type=file&type=folder`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?include=children`, status: 400, code: 'unknown_query_parameter' },
+  { path: `/sync/v2/assets/${SAMPLE.video}?debug=1`, status: 400, code: 'unknown_query_parameter' },
+]
+
+describe('input checks before any upstream call', () => {
+  it.each(BAD)('$path → $status $code', async ({ path, status, code }) => {
+    await expectProblem(await call(path), status, code)
+    for (const provider of ['spotify', 'sync', 'gumnut', 'frameio', 'spotify-token']) expect(sandboxStats.calls(provider)).toBe(0)
+  })
+
+  it('lists the allowed include values in a 422, as Gumnut does', async () => {
+    const body = await expectProblem(await call(`/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=selfies`), 422, 'invalid_include')
+    expect(body.allowed).toEqual(['metadata', 'faces', 'people', 'metrics', 'file_data', 'variants'])
+    expect(body.detail).toContain('selfies')
+  })
+
+  it('treats dot segments as the URL standard does: they never reach a lookup', async () => {
+    const response = await call('/gumnut/api/assets/%2e%2e/%2e%2e/healthz')
+    expect(response.status).not.toBe(200)
+    expect(response.status).toBeLessThan(500)
+    expect(sandboxStats.calls('gumnut')).toBe(0)
+  })
+
+  it('answers unknown routes with a problem+json 404', async () => {
+    await expectProblem(await call('/nope/v2/assets/x'), 404, 'not_found')
+  })
+
+  it('never echoes an oversized id in full', async () => {
+    const long = `asset_${'x'.repeat(5000)}`
+    const body = await expectProblem(await call(`/gumnut/api/assets/${long}`), 400, 'invalid_id')
+    expect(String(body.detail).length).toBeLessThan(300)
+  })
+})

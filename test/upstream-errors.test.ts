@@ -1,0 +1,69 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
+import { call, expectProblem, resetState } from './helpers'
+
+beforeEach(resetState)
+
+const ROUTES = {
+  spotify: (id: string) => `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${id}`,
+  sync: (id: string) => `/sync/v2/assets/${id}`,
+  frameio: (id: string) => `/frameio/v2/assets/${id}`,
+  gumnut: (id: string) => `/gumnut/api/assets/${id}`,
+} as const
+
+type Fault = keyof typeof GUMNUT_SAMPLE & keyof typeof SAMPLE
+const id = (provider: keyof typeof ROUTES, fault: Fault) => (provider === 'gumnut' ? GUMNUT_SAMPLE[fault] : SAMPLE[fault])
+
+const CASES = (Object.keys(ROUTES) as (keyof typeof ROUTES)[]).flatMap((provider) => [
+  { provider, fault: 'unknown' as const, status: 404, code: 'asset_not_found' },
+  { provider, fault: 'fail500' as const, status: 502, code: 'upstream_error' },
+  { provider, fault: 'fail401' as const, status: 502, code: 'upstream_auth_failed' },
+  { provider, fault: 'fail429' as const, status: 429, code: 'upstream_rate_limited' },
+  { provider, fault: 'hang' as const, status: 504, code: 'upstream_timeout' },
+  { provider, fault: 'malformed' as const, status: 502, code: 'upstream_invalid_response' },
+])
+
+describe('upstream errors become precise problems', () => {
+  it.each(CASES)('$provider $fault → $status $code', async ({ provider, fault, status, code }) => {
+    const response = await call(ROUTES[provider](id(provider, fault)))
+    const body = await expectProblem(response, status, code)
+    if (fault !== 'hang') expect(body.upstream_status).toBeTypeOf('number')
+    expect(response.headers.get('x-request-id')).toBeTruthy()
+    expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('never answers 401 to the client when the provider refuses the gateway', async () => {
+    const response = await call(ROUTES.sync(SAMPLE.fail401))
+    expect(response.status).toBe(502)
+    expect(response.headers.get('www-authenticate')).toBeNull()
+  })
+
+  it('passes Retry-After and rate-limit headers through on 429', async () => {
+    const response = await call(ROUTES.frameio(SAMPLE.fail429))
+    expect(response.headers.get('retry-after')).toBe('7')
+    expect(response.headers.get('x-ratelimit-remaining')).toBe('0')
+  })
+
+  it("keeps the provider's trace id", async () => {
+    const body = await expectProblem(await call(ROUTES.spotify(SAMPLE.fail500)), 502, 'upstream_error')
+    expect(body.upstream_trace_id).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('reads a Spotify 400 "not found" body as not found', async () => {
+    const body = await expectProblem(await call(ROUTES.spotify(SAMPLE.unknown)), 404, 'asset_not_found')
+    expect(body.upstream_status).toBe(400)
+  })
+
+  it('answers 502 when the provider cannot be reached', async () => {
+    const { createApp } = await import('../src/app')
+    const { env } = await import('cloudflare:workers')
+    const app = createApp({ fetch: () => Promise.reject(new TypeError('connect ECONNREFUSED')) })
+    const realEnv = { ...env, SANDBOX: 'off', DEV_GATEWAY_KEY: '' }
+    const { createKey } = await import('./helpers')
+    const key = await createKey({})
+    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext
+    const response = await app.fetch(new Request(`https://gw.test${ROUTES.sync(SAMPLE.video)}`, { headers: { authorization: `Bearer ${key}` } }), realEnv, ctx)
+    const body = await expectProblem(response, 502, 'upstream_unreachable')
+    expect(JSON.stringify(body)).not.toContain('ECONNREFUSED')
+  })
+})
