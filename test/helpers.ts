@@ -48,3 +48,18 @@ export function resetState(): void {
 }
 
 export { sandboxStats }
+
+/** A Worker built by `createApp` with its own env overrides and outbound `fetch`, for cases one env can't cover. */
+export async function callApp(
+  path: string,
+  options: { env?: Partial<Env>; fetch?: typeof fetch; key?: string; init?: RequestInit } = {},
+): Promise<{ response: Response; settled: () => Promise<void> }> {
+  const { createApp } = await import('../src/app')
+  const app = createApp(options.fetch ? { fetch: options.fetch } : {})
+  const pending: Promise<unknown>[] = []
+  const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext
+  const headers = new Headers(options.init?.headers)
+  headers.set('authorization', `Bearer ${options.key ?? DEV_KEY}`)
+  const response = await app.fetch(new Request(new URL(path, ORIGIN), { ...options.init, headers }), { ...env, ...options.env }, ctx)
+  return { response, settled: async () => void (await Promise.allSettled(pending)) }
+}
