@@ -1,22 +1,19 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { services } from './http/services'
+import { type ServiceOptions, services } from './http/services'
 import { ApiError, problemResponse } from './http/problem'
 import { requestId } from './http/request-id'
 import { lookups } from './routes/lookups'
 import { meta } from './routes/meta'
 import { SANDBOX_PREFIX, sandboxApp } from './sandbox/app'
 
-export type AppOptions = {
-  /** The network `fetch` for upstream calls; tests inject their own. */
-  fetch?: typeof fetch
-}
+export type AppOptions = Partial<ServiceOptions>
 
 /** Builds the gateway: request id, services, routes, and one problem+json error path. */
 export function createApp(options: AppOptions = {}) {
   const app = new Hono<{ Bindings: Env; Variables: { requestId: string } }>()
   app.use(requestId())
-  app.use(services(options.fetch ?? ((input, init) => fetch(input, init))))
+  app.use(services({ ...options, fetch: options.fetch ?? ((input, init) => fetch(input, init)) }))
 
   app.route('/', meta)
   // The fake providers answer only where the sandbox is switched on, never in production.

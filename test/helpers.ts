@@ -3,6 +3,8 @@ import { expect } from 'vitest'
 import { clearKeyCache, digestKey, KEY_PREFIX, type KeyRecord, type KeyScopes } from '../src/http/auth'
 import { resetSpotifyTokenState } from '../src/providers/spotify-token'
 import { sandboxStats } from '../src/sandbox/app'
+import { clearMemoryTier, forgetEdgeEntries } from '../src/cache/build'
+import { resetInflight } from '../src/cache/tiered-cache'
 
 export const DEV_KEY = 'ae_test_dev_key'
 export const ORIGIN = 'https://gateway.asset-edge.test'
@@ -40,11 +42,24 @@ export async function expectProblem(response: Response, status: number, code: st
   return body
 }
 
-/** Resets isolate state that outlives a test: sandbox counters, key and token memos. */
-export function resetState(): void {
-  sandboxStats.reset()
+/** What a new isolate starts without: key, token and memory-tier state, in-flight refreshes. */
+export function freshIsolate(): void {
   clearKeyCache()
   resetSpotifyTokenState()
+  clearMemoryTier()
+  resetInflight()
+}
+
+/** Resets state that outlives a test: KV, Cache API entries, sandbox counters, isolate memory. */
+export async function resetState(): Promise<void> {
+  for (;;) {
+    const { keys } = await env.ASSET_KV.list()
+    if (keys.length === 0) break
+    await Promise.all(keys.map((k) => env.ASSET_KV.delete(k.name)))
+  }
+  forgetEdgeEntries()
+  sandboxStats.reset()
+  freshIsolate()
 }
 
 export { sandboxStats }
@@ -53,7 +68,7 @@ export { sandboxStats }
 export async function callApp(
   path: string,
   options: { env?: Partial<Env>; fetch?: typeof fetch; key?: string; init?: RequestInit } = {},
-): Promise<{ response: Response; settled: () => Promise<void> }> {
+): Promise<{ response: Response }> {
   const { createApp } = await import('../src/app')
   const app = createApp(options.fetch ? { fetch: options.fetch } : {})
   const pending: Promise<unknown>[] = []
@@ -61,5 +76,7 @@ export async function callApp(
   const headers = new Headers(options.init?.headers)
   headers.set('authorization', `Bearer ${options.key ?? DEV_KEY}`)
   const response = await app.fetch(new Request(new URL(path, ORIGIN), { ...options.init, headers }), { ...env, ...options.env }, ctx)
-  return { response, settled: async () => void (await Promise.allSettled(pending)) }
+  // Background work (cache writes, refreshes) finishes before the caller looks, so tests are deterministic.
+  while (pending.length > 0) await Promise.allSettled(pending.splice(0))
+  return { response }
 }

@@ -1,9 +1,11 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { SAMPLE } from '../src/sandbox/ids'
-import { callApp, expectProblem, resetState, sandboxStats } from './helpers'
+import { callApp, expectProblem, freshIsolate, resetState, sandboxStats } from './helpers'
 
 const PATH = `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.image}`
+/** Every lookup here must reach the provider, so each asks the cache to revalidate. */
+const REVALIDATE = { headers: { 'cache-control': 'no-cache' } }
 const TOKEN_URL = 'https://accounts.spotify.test/api/token'
 
 /** A token endpoint of the test's own: records each request's form and answers as told. */
@@ -24,17 +26,13 @@ function tokenEndpoint(answer: (form: URLSearchParams) => Response) {
 const token = (extra: Record<string, unknown> = {}) =>
   Response.json({ access_token: `sandbox-access-${Math.floor(Date.now() / 1000) + 3600}-abcdef01`, token_type: 'Bearer', expires_in: 3600, ...extra })
 
-beforeEach(async () => {
-  resetState()
-  await env.ASSET_KV.delete('spotify:access-token')
-  await env.ASSET_KV.delete('spotify:refresh-token')
-})
+beforeEach(resetState)
 
 describe('Spotify OAuth', () => {
   it('mints once with Basic client auth and reuses the token', async () => {
     const endpoint = tokenEndpoint(() => token())
     for (let i = 0; i < 3; i++) {
-      const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
+      const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
       expect(response.status).toBe(200)
     }
     expect(endpoint.forms).toHaveLength(1)
@@ -45,41 +43,41 @@ describe('Spotify OAuth', () => {
 
   it('shares the token with other isolates through KV', async () => {
     const endpoint = tokenEndpoint(() => token())
-    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
-    resetState() // a fresh isolate: nothing in memory
-    const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
+    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
+    freshIsolate() // a new isolate: nothing in memory, KV shared
+    const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
     expect(response.status).toBe(200)
     expect(endpoint.forms).toHaveLength(1)
   })
 
   it('replaces a token within 60 s of its expiry', async () => {
     const endpoint = tokenEndpoint(() => token({ expires_in: 50 }))
-    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
-    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
+    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
+    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
     expect(endpoint.forms).toHaveLength(2)
   })
 
   it('keeps a rotated refresh token and uses it next time', async () => {
     let n = 0
     const endpoint = tokenEndpoint(() => token({ expires_in: 30, refresh_token: `rotated-${++n}` }))
-    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
-    resetState()
-    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
+    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
+    freshIsolate()
+    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
     expect(endpoint.forms.map((f) => f.get('refresh_token'))).toEqual([env.SPOTIFY_REFRESH_TOKEN, 'rotated-1'])
   })
 
   it('ignores a rotated token that descends from a replaced SPOTIFY_REFRESH_TOKEN', async () => {
     const endpoint = tokenEndpoint(() => token({ expires_in: 30, refresh_token: 'rotated-old' }))
-    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
-    resetState()
-    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL, SPOTIFY_REFRESH_TOKEN: 'freshly-authorized' }, fetch: endpoint.fetcher })
+    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
+    freshIsolate()
+    await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL, SPOTIFY_REFRESH_TOKEN: 'freshly-authorized' }, fetch: endpoint.fetcher, init: REVALIDATE })
     expect(endpoint.forms.map((f) => f.get('refresh_token'))).toEqual([env.SPOTIFY_REFRESH_TOKEN, 'freshly-authorized'])
   })
 
   it('turns invalid_grant into 502 spotify_reauthorization_required, without retrying in a loop', async () => {
     const endpoint = tokenEndpoint(() => Response.json({ error: 'invalid_grant', error_description: 'Refresh token revoked' }, { status: 400 }))
     for (let i = 0; i < 3; i++) {
-      const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
+      const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
       const body = await expectProblem(response, 502, 'spotify_reauthorization_required')
       expect(JSON.stringify(body)).not.toContain(env.SPOTIFY_REFRESH_TOKEN)
     }
@@ -88,23 +86,23 @@ describe('Spotify OAuth', () => {
 
   it('answers 502 upstream_auth_failed when the token endpoint refuses the client', async () => {
     const endpoint = tokenEndpoint(() => Response.json({ error: 'invalid_client' }, { status: 401 }))
-    const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
+    const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
     await expectProblem(response, 502, 'upstream_auth_failed')
   })
 
   it('forgets a token the API refuses, so the next lookup mints a new one', async () => {
     await env.ASSET_KV.put('spotify:access-token', JSON.stringify({ access_token: 'stale-token', expires_at: Date.now() + 3_600_000 }))
     const endpoint = tokenEndpoint(() => token())
-    const first = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
+    const first = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
     await expectProblem(first.response, 502, 'upstream_auth_failed')
     expect(await env.ASSET_KV.get('spotify:access-token')).toBeNull()
-    const second = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher })
+    const second = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
     expect(second.response.status).toBe(200)
     expect(endpoint.forms).toHaveLength(1)
   })
 
   it('uses the sandbox token endpoint in dev, end to end', async () => {
-    const { response } = await callApp(PATH)
+    const { response } = await callApp(PATH, { init: REVALIDATE })
     expect(response.status).toBe(200)
     expect(sandboxStats.tokensMinted()).toBe(1)
   })

@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// `npm run keys -- <command>`: create, list and revoke gateway keys. Keys live in the ASSET_KV
+// namespace only as SHA-256 digests (`gwkey:<hex>`, see src/http/auth.ts); a key is shown once, at
+// creation. Local dev storage (.wrangler/state, what `npm run dev` reads) by default, the deployed
+// namespace with --remote. All storage goes through `wrangler kv key …`.
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const BIN = join(ROOT, 'node_modules', '.bin')
+const WRANGLER = join(BIN, process.platform === 'win32' ? 'wrangler.cmd' : 'wrangler')
+const BINDING = 'ASSET_KV'
+const KEY_PREFIX = 'gwkey:' // keep in step with KEY_PREFIX in src/http/auth.ts
+const PROVIDERS = ['spotify', 'sync', 'gumnut', 'frameio'] // ProviderName in src/providers/types.ts
+const ID_LENGTH = 12 // hex characters of the digest used as a key's id
+const GET_CONCURRENCY = 4
+
+const USAGE = `Usage: npm run keys -- <command> [flags]
+
+Manage asset-edge gateway keys. Keys are stored only as SHA-256 digests in the ASSET_KV
+namespace; a new key is printed once and cannot be shown again.
+
+Commands:
+  create --name <name> [--providers <list>] [--links] [--admin]
+                         Create a key. --providers is a comma-separated list of
+                         ${PROVIDERS.join(', ')}, or * for all (default *).
+                         --links and --admin grant those capabilities.
+  list                   List keys: id, name, scopes, creation time.
+  revoke <id>            Delete the key whose id (digest prefix, from list) matches.
+
+Flags:
+  --remote               Use the deployed namespace instead of local dev storage
+                         (.wrangler/state, what \`npm run dev\` reads).
+  -h, --help             Show this help.
+
+Examples:
+  npm run keys -- create --name "ci smoke test" --providers gumnut,sync
+  npm run keys -- list --remote
+  npm run keys -- revoke 3f9a1c0b7e21 --remote`
+
+class CliError extends Error {}
+const fail = (message) => {
+  throw new CliError(message)
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrangler kv
+
+const stripAnsi = (s) => s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')
+
+/** The one line of wrangler's output that says what went wrong. */
+function wranglerError(stdout, stderr) {
+  const text = stripAnsi(`${stderr}\n${stdout}`)
+  const error = /\[ERROR\]\s*(.+)/.exec(text)
+  if (error) return error[1].trim()
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^(⛅️|─|🪵)/.test(l))
+  return lines.at(-1) ?? 'no output'
+}
+
+/** Runs `wrangler kv key <args> --binding ASSET_KV --local|--remote`; resolves to its stdout. */
+function kv(args, { remote }) {
+  if (!existsSync(WRANGLER)) fail(`wrangler not found at ${WRANGLER}; run npm install first`)
+  const full = ['kv', 'key', ...args, '--binding', BINDING, remote ? '--remote' : '--local']
+  return new Promise((resolve, reject) => {
+    // node_modules/.bin first on PATH: wrangler's `#!/usr/bin/env node` then finds the project's node.
+    const env = { ...process.env, PATH: [BIN, process.env.PATH].filter(Boolean).join(delimiter), NO_COLOR: '1' }
+    const child = spawn(WRANGLER, full, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', (e) => reject(new CliError(`could not run wrangler: ${e.message}`)))
+    child.on('close', (code) => {
+      if (code === 0) return resolve(stdout)
+      const where = remote ? 'deployed' : 'local'
+      reject(new CliError(`wrangler kv key ${args[0]} (${where} ${BINDING}) failed: ${wranglerError(stdout, stderr)}`))
+    })
+  })
+}
+
+/** Every stored key digest, sorted. */
+async function listDigests(remote) {
+  const out = await kv(['list', '--prefix', KEY_PREFIX], { remote })
+  let entries
+  try {
+    entries = JSON.parse(out)
+  } catch {
+    fail(`could not parse the output of wrangler kv key list: ${stripAnsi(out).trim().slice(0, 200)}`)
+  }
+  return entries
+    .map((e) => e.name.slice(KEY_PREFIX.length))
+    .filter((d) => /^[0-9a-f]{64}$/.test(d))
+    .sort()
+}
+
+/** The stored KeyRecord of a digest, or null when missing or unreadable. */
+async function getRecord(digest, remote) {
+  const out = await kv(['get', KEY_PREFIX + digest, '--text'], { remote })
+  try {
+    const record = JSON.parse(out)
+    return record && typeof record === 'object' && record.scopes ? record : null
+  } catch {
+    return null // wrangler prints "Value not found" for a missing key
+  }
+}
+
+async function mapPool(items, limit, fn) {
+  const results = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+function parseProviders(value = '*') {
+  const names = [...new Set(value.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean))]
+  if (names.length === 0) fail('--providers is empty; give a comma-separated list or *')
+  const unknown = names.filter((p) => p !== '*' && !PROVIDERS.includes(p))
+  if (unknown.length) fail(`unknown provider ${unknown.map((p) => `"${p}"`).join(', ')}; known: ${PROVIDERS.join(', ')}, or *`)
+  if (names.includes('*') && names.length > 1) fail('--providers * already means all providers; do not combine it with names')
+  return names
+}
+
+function describeScopes(scopes) {
+  if (!scopes || !Array.isArray(scopes.providers)) return { providers: '?', links: '?', admin: '?' }
+  return { providers: scopes.providers.join(','), links: scopes.links ? 'yes' : 'no', admin: scopes.admin ? 'yes' : 'no' }
+}
+
+function keyCacheTtl() {
+  try {
+    const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
+    const m = /^\s*KEY_CACHE_TTL_S\s*=\s*"?(\d+)"?/m.exec(toml)
+    if (m) return Number(m[1])
+  } catch {}
+  return 30
+}
+
+async function create({ name, providers, links = false, admin = false, remote = false }) {
+  name = name?.trim()
+  if (!name) fail('create needs --name <name>')
+  if (name.length > 200) fail('--name is longer than 200 characters')
+  const scopes = { providers: parseProviders(providers), links, admin }
+
+  const key = 'ae_' + randomBytes(32).toString('base64url')
+  const digest = createHash('sha256').update(key, 'utf8').digest('hex')
+  const id = digest.slice(0, ID_LENGTH)
+  const record = { id, name, scopes, created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }
+  await kv(['put', KEY_PREFIX + digest, JSON.stringify(record)], { remote })
+
+  const s = describeScopes(scopes)
+  console.log(`Created gateway key in ${remote ? 'the deployed' : 'local dev'} ${BINDING}.`)
+  console.log(`  id:        ${id}`)
+  console.log(`  name:      ${name}`)
+  console.log(`  providers: ${s.providers}   links: ${s.links}   admin: ${s.admin}`)
+  console.log('')
+  console.log(`  key:       ${key}`)
+  console.log('')
+  console.log('Store this key now: only its digest is kept, and it cannot be shown again.')
+}
+
+async function list({ remote = false }) {
+  const digests = await listDigests(remote)
+  if (digests.length === 0) {
+    console.log(`No gateway keys in ${remote ? 'the deployed' : 'local dev'} ${BINDING}.`)
+    return
+  }
+  const records = await mapPool(digests, GET_CONCURRENCY, (d) => getRecord(d, remote))
+  const rows = digests.map((digest, i) => {
+    const r = records[i]
+    const s = describeScopes(r?.scopes)
+    return [digest.slice(0, ID_LENGTH), r ? String(r.name) : '(unreadable record)', s.providers, s.links, s.admin, r?.created_at ?? '?']
+  })
+  const header = ['ID', 'NAME', 'PROVIDERS', 'LINKS', 'ADMIN', 'CREATED']
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
+  for (const row of [header, ...rows]) console.log(row.map((v, c) => v.padEnd(widths[c])).join('  ').trimEnd())
+}
+
+async function revoke(id, { remote = false }) {
+  if (!id) fail('revoke needs an <id>; see `npm run keys -- list`')
+  const prefix = id.trim().toLowerCase()
+  if (!/^[0-9a-f]{4,64}$/.test(prefix)) fail(`"${id}" is not a key id (at least 4 hex characters, as shown by list)`)
+  const matches = (await listDigests(remote)).filter((d) => d.startsWith(prefix))
+  const where = remote ? 'the deployed' : 'local dev'
+  if (matches.length === 0) fail(`no gateway key with id ${prefix} in ${where} ${BINDING}`)
+  if (matches.length > 1) {
+    fail(`id ${prefix} is ambiguous: it matches ${matches.map((d) => d.slice(0, ID_LENGTH)).join(', ')}; give more characters`)
+  }
+  const [digest] = matches
+  const record = await getRecord(digest, remote)
+  await kv(['delete', KEY_PREFIX + digest], { remote })
+  const label = record ? ` (${record.name})` : ''
+  console.log(`Revoked gateway key ${digest.slice(0, ID_LENGTH)}${label} in ${where} ${BINDING}.`)
+  console.log(
+    `Workers that verified it recently may still accept it for up to KEY_CACHE_TTL_S (${keyCacheTtl()} s in wrangler.toml).`,
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry point
+
+const COMMAND_FLAGS = { create: ['name', 'providers', 'links', 'admin', 'remote'], list: ['remote'], revoke: ['remote'] }
+
+async function main(argv) {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        name: { type: 'string' },
+        providers: { type: 'string' },
+        links: { type: 'boolean' },
+        admin: { type: 'boolean' },
+        remote: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (e) {
+    const unknown = /Unknown option '([^']+)'/.exec(e.message)
+    fail(`${unknown ? `unknown flag ${unknown[1]}` : e.message.split('\n')[0].replace(/\.$/, '')} (see --help)`)
+  }
+  const { values, positionals } = parsed
+  const [command, ...rest] = positionals
+  if (values.help || command === 'help') return console.log(USAGE)
+  if (!command) fail('no command given; use create, list or revoke (see --help)')
+  if (!COMMAND_FLAGS[command]) fail(`unknown command "${command}"; use create, list or revoke (see --help)`)
+  const stray = Object.keys(values).filter((f) => !COMMAND_FLAGS[command].includes(f))
+  if (stray.length) fail(`${command} does not take --${stray[0]} (see --help)`)
+  const maxArgs = command === 'revoke' ? 1 : 0
+  if (rest.length > maxArgs) fail(`unexpected argument "${rest[maxArgs]}" for ${command} (see --help)`)
+
+  if (command === 'create') return create(values)
+  if (command === 'list') return list(values)
+  return revoke(rest[0], values)
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  console.error(`keys: ${e instanceof CliError ? e.message : (e?.stack ?? e)}`)
+  process.exit(1)
+})

@@ -1,0 +1,158 @@
+import { ApiError } from '../http/problem'
+import type { Directives } from './directives'
+import type { CacheEntry } from './entry'
+import type { MemoryTier, Tier } from './tiers'
+
+/** An entry fetched from the provider, with the headers to pass through on this answer. */
+export type Loaded = { entry: CacheEntry; headers: Record<string, string> }
+
+/** How a lookup was answered: the entry, its RFC 9211 `Cache-Status`, and `Server-Timing` parts. */
+export type CacheOutcome = Loaded & { cacheStatus: string; timings: string[] }
+
+/** Upstream failures a stale copy may stand in for (the provider's "no such asset" is not one). */
+const STALE_IF_ERROR_STATUSES = new Set([429, 502, 503, 504])
+const NAME = 'asset-edge'
+
+/** Refreshes in flight in this isolate, per key: concurrent misses and refreshes join one upstream call. */
+const inflight = new Map<string, Promise<Loaded>>()
+
+export type TieredCacheDeps = {
+  memory: MemoryTier | undefined
+  edge: Tier
+  kv: Tier
+  waitUntil: (promise: Promise<unknown>) => void
+}
+
+function ttlS(entry: CacheEntry, now: number): number {
+  return Math.max(0, Math.floor((entry.freshUntil - now) / 1000))
+}
+
+/** The more recently stored of two candidates that may still be served stale. */
+function newer(a: CacheEntry | undefined, b: CacheEntry | undefined, now: number): CacheEntry | undefined {
+  const usable = (e: CacheEntry | undefined) => (e && e.kind === 'record' && now < e.staleIfErrorUntil ? e : undefined)
+  const [x, y] = [usable(a), usable(b)]
+  if (!x) return y
+  if (!y) return x
+  return y.storedAt > x.storedAt ? y : x
+}
+
+async function timed<T>(timings: string[], name: string, work: Promise<T>): Promise<T> {
+  const start = performance.now()
+  try {
+    return await work
+  } finally {
+    timings.push(`${name};dur=${(performance.now() - start).toFixed(1)}`)
+  }
+}
+
+/**
+ * Memory → Cache API → KV → provider, with per-entry freshness, stale-while-revalidate,
+ * stale-if-error and request coalescing. Tiers never fail a lookup: a broken tier is a miss.
+ */
+export class TieredCache {
+  constructor(private readonly deps: TieredCacheDeps) {}
+
+  /** The synchronous hit path: a fresh entry in isolate memory, or undefined. */
+  memoryHit(key: string, now: number): CacheOutcome | undefined {
+    const entry = this.deps.memory?.peek(key, now)
+    if (!entry || now >= entry.freshUntil) return undefined
+    return { entry, headers: {}, cacheStatus: `${NAME}; hit; detail=memory; ttl=${ttlS(entry, now)}`, timings: ['memory;dur=0'] }
+  }
+
+  async get(key: string, load: () => Promise<Loaded>, directives: Directives): Promise<CacheOutcome> {
+    const now = Date.now()
+    const timings: string[] = []
+    const { memory, edge, kv } = this.deps
+    let stale: CacheEntry | undefined
+    let kvSeen: Promise<CacheEntry | undefined>
+
+    if (directives.revalidate) {
+      kvSeen = kv.get(key) // only to decide whether KV needs writing afterwards
+    } else {
+      const hit = this.memoryHit(key, now)
+      if (hit) return hit
+      stale = newer(undefined, memory?.peek(key, now), now)
+
+      const fromEdge = await timed(timings, 'edge', edge.get(key))
+      if (fromEdge && now < fromEdge.freshUntil) {
+        memory?.set(key, fromEdge, now)
+        return { entry: fromEdge, headers: {}, cacheStatus: `${NAME}; hit; detail=edge; ttl=${ttlS(fromEdge, now)}`, timings }
+      }
+      stale = newer(stale, fromEdge, now)
+
+      const fromKv = await timed(timings, 'kv', kv.get(key))
+      kvSeen = Promise.resolve(fromKv)
+      if (fromKv && now < fromKv.freshUntil) {
+        memory?.set(key, fromKv, now)
+        this.deps.waitUntil(edge.put(key, fromKv, now))
+        return { entry: fromKv, headers: {}, cacheStatus: `${NAME}; hit; detail=kv; ttl=${ttlS(fromKv, now)}`, timings }
+      }
+      stale = newer(stale, fromKv, now)
+
+      if (stale && now < stale.staleUntil) {
+        this.deps.waitUntil(this.refresh(key, load, kvSeen).catch(() => {}))
+        return { entry: stale, headers: {}, cacheStatus: `${NAME}; fwd=stale; detail=revalidating`, timings }
+      }
+      if (directives.onlyIfCached) {
+        throw new ApiError(504, 'not_cached', 'Nothing usable is cached for this asset, and the request said only-if-cached.', {
+          headers: { 'cache-status': `${NAME}; fwd=miss; detail=only-if-cached` },
+        })
+      }
+    }
+
+    const fwd = directives.revalidate ? 'request' : stale ? 'stale' : 'miss'
+    try {
+      const loaded = await timed(timings, 'upstream', this.refresh(key, load, kvSeen))
+      return { ...loaded, cacheStatus: `${NAME}; fwd=${fwd}; stored`, timings }
+    } catch (err) {
+      if (stale && err instanceof ApiError && STALE_IF_ERROR_STATUSES.has(err.status) && Date.now() < stale.staleIfErrorUntil) {
+        return { entry: stale, headers: {}, cacheStatus: `${NAME}; fwd=${fwd}; fwd-status=${err.status}; detail=stale-if-error`, timings }
+      }
+      if (err instanceof ApiError) err.headers['cache-status'] = `${NAME}; fwd=${fwd}; fwd-status=${err.status}`
+      throw err
+    }
+  }
+
+  /** One upstream call per key at a time in this isolate; stores what it gets in every tier. */
+  refresh(key: string, load: () => Promise<Loaded>, kvSeen: Promise<CacheEntry | undefined>): Promise<Loaded> {
+    let running = inflight.get(key)
+    if (!running) {
+      running = load()
+        .then((loaded) => {
+          this.store(key, loaded.entry, kvSeen)
+          return loaded
+        })
+        .finally(() => inflight.delete(key))
+      inflight.set(key, running)
+    }
+    return running
+  }
+
+  /**
+   * Memory now; Cache API and KV after the answer. KV (about one write per second per key) is
+   * written only when the content changed or its copy's freshness ran out, and not-found answers
+   * stay out of KV so scans of random ids cost no writes.
+   */
+  store(key: string, entry: CacheEntry, kvSeen: Promise<CacheEntry | undefined>): void {
+    const now = entry.storedAt
+    if (entry.staleIfErrorUntil <= now) return // its media URLs are about to expire: serve, don't keep
+    this.deps.memory?.set(key, entry, now)
+    const writes = async () => {
+      const seen = await kvSeen
+      const kvWrite = entry.kind === 'record' && (!seen || seen.etag !== entry.etag || seen.freshUntil <= now)
+      await Promise.all([this.deps.edge.put(key, entry, now), kvWrite ? this.deps.kv.put(key, entry, now) : undefined])
+    }
+    this.deps.waitUntil(writes())
+  }
+
+  /** Removes keys from this isolate's memory, this data centre's Cache API and KV. */
+  async invalidate(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.deps.memory?.delete(key)
+    await Promise.all(keys.flatMap((key) => [this.deps.edge.delete(key), this.deps.kv.delete(key)]))
+  }
+}
+
+/** Drops every in-flight refresh record (tests). */
+export function resetInflight(): void {
+  inflight.clear()
+}
