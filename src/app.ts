@@ -5,6 +5,7 @@ import { ApiError, problemResponse } from './http/problem'
 import { requestId } from './http/request-id'
 import { lookups } from './routes/lookups'
 import { meta } from './routes/meta'
+import { admin } from './routes/admin'
 import { SANDBOX_PREFIX, sandboxApp } from './sandbox/app'
 
 export type AppOptions = Partial<ServiceOptions>
@@ -18,6 +19,7 @@ export function createApp(options: AppOptions = {}) {
   app.route('/', meta)
   // The fake providers answer only where the sandbox is switched on, never in production.
   app.all(`${SANDBOX_PREFIX}/*`, (c) => (c.env.SANDBOX === 'on' ? sandboxApp.fetch(c.req.raw) : c.notFound()))
+  app.route('/', admin)
   app.route('/', lookups)
 
   app.notFound(() => problemResponse(404, 'not_found', 'No such route.'))

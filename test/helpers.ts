@@ -80,3 +80,27 @@ export async function callApp(
   while (pending.length > 0) await Promise.allSettled(pending.splice(0))
   return { response }
 }
+
+/**
+ * A provider of the test's own at `https://upstream.test` (Sync's shape): answers each call with
+ * what `next` returns, counting calls. Pair it with `env: { SYNC_BASE_URL: UPSTREAM }`.
+ */
+export const UPSTREAM = 'https://upstream.test'
+export function fakeSync(next: (call: number, url: URL) => Response | Promise<Response>) {
+  const state = { calls: 0 }
+  const fetcher: typeof fetch = async (input, init) => {
+    const request = new Request(input, init)
+    const url = new URL(request.url)
+    if (url.origin !== UPSTREAM) throw new Error(`unexpected outbound call to ${url.origin}`)
+    state.calls += 1
+    return next(state.calls, url)
+  }
+  return { fetcher, state }
+}
+
+/** A Sync record whose media URL is an S3 SigV4 URL valid for `lifetimeS` from now. */
+export function syncRecord(id: string, name: string, lifetimeS = 3600): Response {
+  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  const url = `https://media.test/v.mp4?X-Amz-Date=${date}&X-Amz-Expires=${lifetimeS}&X-Amz-Signature=abc`
+  return Response.json({ id, createdAt: '2024-01-15T09:30:00Z', updatedAt: '2024-01-15T09:30:00Z', type: 'VIDEO', visibility: 'USER', name, url })
+}

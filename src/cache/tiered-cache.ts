@@ -145,10 +145,21 @@ export class TieredCache {
     this.deps.waitUntil(writes())
   }
 
-  /** Removes keys from this isolate's memory, this data centre's Cache API and KV. */
-  async invalidate(keys: readonly string[]): Promise<void> {
-    for (const key of keys) this.deps.memory?.delete(key)
-    await Promise.all(keys.flatMap((key) => [this.deps.edge.delete(key), this.deps.kv.delete(key)]))
+  /**
+   * Removes every cached variant of one asset (`base` is its key without a query: all include
+   * sets, all query flags) from this isolate's memory, this data centre's Cache API and KV.
+   * Returns the keys removed.
+   */
+  async invalidateAsset(base: string): Promise<string[]> {
+    const ofAsset = (key: string) => key === base || key.startsWith(`${base}?`)
+    const keys = new Set([base, ...(this.deps.memory?.keys() ?? []).filter(ofAsset)])
+    for (const key of (await this.deps.kv.keys?.(base)) ?? []) if (ofAsset(key)) keys.add(key)
+    for (const key of keys) {
+      this.deps.memory?.delete(key)
+      inflight.delete(key) // a refresh already running must not be joined: it may carry the old state
+    }
+    await Promise.all([...keys].flatMap((key) => [this.deps.edge.delete(key), this.deps.kv.delete(key)]))
+    return [...keys]
   }
 }
 

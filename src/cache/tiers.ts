@@ -7,6 +7,8 @@ export type Tier = {
   get(key: string): Promise<CacheEntry | undefined>
   put(key: string, entry: CacheEntry, now: number): Promise<void>
   delete(key: string): Promise<void>
+  /** Keys held that start with `prefix`, where the tier can list them. */
+  keys?(prefix: string): Promise<string[]>
 }
 
 /** Resolves to `fallback` when `work` throws or has not settled within `ms`. */
@@ -141,5 +143,20 @@ export function kvTier(kv: KVNamespace, timeoutMs: number): Tier {
         undefined,
       ),
     delete: (key) => bounded(() => kv.delete(KV_CACHE_PREFIX + key), timeoutMs, undefined),
+    keys: (prefix) =>
+      bounded(
+        async () => {
+          const names: string[] = []
+          let cursor: string | undefined
+          do {
+            const page: KVNamespaceListResult<unknown> = await kv.list({ prefix: KV_CACHE_PREFIX + prefix, ...(cursor ? { cursor } : {}) })
+            names.push(...page.keys.map((k) => k.name.slice(KV_CACHE_PREFIX.length)))
+            cursor = page.list_complete ? undefined : page.cursor
+          } while (cursor)
+          return names
+        },
+        timeoutMs * 4,
+        [] as string[],
+      ),
   }
 }

@@ -13,7 +13,7 @@ export const KEY_PREFIX = 'gwkey:'
 const CHALLENGE = 'Bearer realm="asset-edge"'
 const DEFAULT_KEY_CACHE_TTL_S = 30 // seconds a verified (or refused) digest is trusted in this isolate
 
-type Cached = { record: KeyRecord | null }
+type Cached = { record: KeyRecord | null; until: number }
 const verified = new LRUCache<string, Cached>({ max: 10_000 })
 
 /** Hex SHA-256 of a gateway key: the only form in which keys are stored. */
@@ -38,14 +38,20 @@ const DEV_KEY_RECORD: KeyRecord = {
   created_at: '1970-01-01T00:00:00Z',
 }
 
+let devDigest: { key: string; digest: string } | undefined
+async function devKeyDigest(key: string): Promise<string> {
+  if (devDigest?.key !== key) devDigest = { key, digest: await digestKey(key) }
+  return devDigest.digest
+}
+
 async function lookupKey(env: Env, key: string): Promise<KeyRecord | null> {
   if (key.length > 256) return null
   const digest = await digestKey(key)
-  if (env.SANDBOX === 'on' && env.DEV_GATEWAY_KEY && digest === (await digestKey(env.DEV_GATEWAY_KEY))) {
+  if (env.SANDBOX === 'on' && env.DEV_GATEWAY_KEY && digest === (await devKeyDigest(env.DEV_GATEWAY_KEY))) {
     return DEV_KEY_RECORD
   }
   const hit = verified.get(digest)
-  if (hit) return hit.record
+  if (hit && hit.until > Date.now()) return hit.record
   let record: KeyRecord | null = null
   try {
     record = await env.ASSET_KV.get<KeyRecord>(KEY_PREFIX + digest, 'json')
@@ -56,7 +62,7 @@ async function lookupKey(env: Env, key: string): Promise<KeyRecord | null> {
     })
   }
   const ttlMs = (Number(env.KEY_CACHE_TTL_S) || DEFAULT_KEY_CACHE_TTL_S) * 1000
-  verified.set(digest, { record }, { ttl: ttlMs })
+  verified.set(digest, { record, until: Date.now() + ttlMs })
   return record
 }
 

@@ -1,0 +1,170 @@
+import { env } from 'cloudflare:workers'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { memoryTier } from '../src/cache/build'
+import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
+import { call, callApp, createKey, fakeSync, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM } from './helpers'
+import { forgetEdgeEntries } from '../src/cache/build'
+
+beforeEach(resetState)
+afterEach(() => vi.useRealTimers())
+
+const FRAMEIO = `/frameio/v2/assets/${SAMPLE.image}`
+const status = (r: Response) => r.headers.get('cache-status') ?? ''
+
+/** Lets background work (cache writes, refreshes) of `exports.default.fetch` land. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 30))
+
+describe('tiers', () => {
+  it('answers a repeat from isolate memory, then the Cache API, then KV, calling the provider once', async () => {
+    const first = await call(FRAMEIO)
+    expect(status(first)).toBe('asset-edge; fwd=miss; stored')
+    await settle()
+    expect(status(await call(FRAMEIO))).toMatch(/^asset-edge; hit; detail=memory; ttl=(29\d|300)$/)
+
+    freshIsolate() // another isolate in this data centre
+    expect(status(await call(FRAMEIO))).toMatch(/^asset-edge; hit; detail=edge; ttl=/)
+
+    freshIsolate()
+    forgetEdgeEntries() // another data centre
+    const fromKv = await call(FRAMEIO)
+    expect(status(fromKv)).toMatch(/^asset-edge; hit; detail=kv; ttl=/)
+    expect(fromKv.headers.get('server-timing')).toMatch(/edge;dur=[\d.]+, kv;dur=[\d.]+/)
+    expect(status(await call(FRAMEIO))).toMatch(/detail=memory/) // promoted
+    expect(sandboxStats.calls('frameio')).toBe(1)
+  })
+
+  it('serves identical bodies from every tier', async () => {
+    const bodies = [await (await call(FRAMEIO)).text()]
+    await settle()
+    bodies.push(await (await call(FRAMEIO)).text())
+    freshIsolate()
+    bodies.push(await (await call(FRAMEIO)).text())
+    expect(new Set(bodies).size).toBe(1)
+  })
+
+  it('keys on the normalised query: equal Gumnut include sets share one entry', async () => {
+    const base = `/gumnut/api/assets/${GUMNUT_SAMPLE.image}`
+    await call(`${base}?include=faces,metadata`)
+    await call(`${base}?include=metadata&include=faces,faces`)
+    await call(`${base}?include=metadata,faces`)
+    expect(sandboxStats.calls('gumnut')).toBe(1)
+    await call(`${base}?include=faces`)
+    await call(base)
+    expect(sandboxStats.calls('gumnut')).toBe(3)
+  })
+
+  it('keys on Frame.io include_deleted and type', async () => {
+    await call(FRAMEIO)
+    await call(`${FRAMEIO}?include_deleted=false`)
+    await call(`${FRAMEIO}?include_deleted=true`)
+    await call(`${FRAMEIO}?type=file`)
+    expect(sandboxStats.calls('frameio')).toBe(4)
+  })
+
+  it('checks scope before the cache: a key without the scope never reads cached entries', async () => {
+    await call(FRAMEIO)
+    const key = await createKey({ providers: ['sync'] })
+    const response = await call(FRAMEIO, { key })
+    expect(response.status).toBe(403)
+    expect(response.headers.get('cache-status')).toBeNull()
+  })
+})
+
+describe('degraded tiers', () => {
+  const throwingKv = {
+    get: () => Promise.reject(new Error('KV down')),
+    put: () => Promise.reject(new Error('KV down')),
+    delete: () => Promise.reject(new Error('KV down')),
+    list: () => Promise.reject(new Error('KV down')),
+  } as unknown as KVNamespace
+  const stallingKv = {
+    get: () => new Promise(() => {}),
+    put: () => new Promise(() => {}),
+    delete: () => new Promise(() => {}),
+    list: () => new Promise(() => {}),
+  } as unknown as KVNamespace
+  const throwingCache = { match: () => Promise.reject(new Error('cache down')), put: () => Promise.reject(new Error('cache down')), delete: () => Promise.reject(new Error('x')) } as unknown as Cache
+  const stallingCache = { match: () => new Promise(() => {}), put: () => new Promise(() => {}), delete: () => new Promise(() => {}) } as unknown as Cache
+
+  it.each([
+    ['KV throws', { ASSET_KV: throwingKv }, undefined],
+    ['KV stalls', { ASSET_KV: stallingKv }, undefined],
+    ['Cache API throws', {}, throwingCache],
+    ['Cache API stalls', {}, stallingCache],
+  ] as const)('%s: the lookup still answers from the provider, then from memory', async (_name, envPatch, cache) => {
+    const { createApp } = await import('../src/app')
+    const app = createApp(cache ? { openEdge: () => cache } : {})
+    const patched = { ...env, ...envPatch, CACHE_TIER_TIMEOUT_MS: '40' }
+    const pending: Promise<unknown>[] = []
+    const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext
+    const ask = () => app.fetch(new Request(`https://gw.test${FRAMEIO}`, { headers: { authorization: 'Bearer ae_test_dev_key' } }), patched, ctx)
+    const first = await ask()
+    expect(first.status).toBe(200)
+    expect(status(first)).toBe('asset-edge; fwd=miss; stored')
+    const second = await ask()
+    expect(second.status).toBe(200)
+    expect(status(second)).toMatch(/detail=memory/)
+    await Promise.race([Promise.allSettled(pending), new Promise((r) => setTimeout(r, 200))])
+  })
+})
+
+describe('memory bounds', () => {
+  it('holds at most MEMORY_CACHE_MAX_ENTRIES entries', async () => {
+    const bounded = { MEMORY_CACHE_MAX_ENTRIES: '2', MEMORY_CACHE_MAX_BYTES: '1000000' }
+    for (const id of [SAMPLE.image, SAMPLE.video, SAMPLE.processing]) await callApp(`/frameio/v2/assets/${id}`, { env: bounded })
+    expect(memoryTier({ ...env, ...bounded })?.stats.entries).toBe(2)
+  })
+
+  it('holds at most MEMORY_CACHE_MAX_BYTES bytes', async () => {
+    const bounded = { MEMORY_CACHE_MAX_ENTRIES: '1000', MEMORY_CACHE_MAX_BYTES: '4000' }
+    for (const id of [SAMPLE.image, SAMPLE.video, SAMPLE.processing, SAMPLE.audio]) {
+      await callApp(`/frameio/v2/assets/${id}`, { env: bounded })
+      await callApp(`/sync/v2/assets/${id}`, { env: bounded })
+    }
+    const stats = memoryTier({ ...env, ...bounded })?.stats
+    expect(stats?.bytes).toBeLessThanOrEqual(4000)
+    expect(stats?.entries).toBeGreaterThan(0)
+  })
+
+  it('MEMORY_CACHE_MAX_ENTRIES=0 turns the memory tier off', async () => {
+    const off = { MEMORY_CACHE_MAX_ENTRIES: '0' }
+    await callApp(FRAMEIO, { env: off })
+    const { response } = await callApp(FRAMEIO, { env: off })
+    expect(status(response)).toMatch(/detail=edge/)
+  })
+
+  it('lets a memory entry live MEMORY_TTL_S at most', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    await callApp(FRAMEIO)
+    expect(status((await callApp(FRAMEIO)).response)).toMatch(/detail=memory/)
+    vi.setSystemTime(Date.now() + 6_000)
+    expect(status((await callApp(FRAMEIO)).response)).toMatch(/detail=edge/)
+  })
+})
+
+describe('coalescing', () => {
+  it('makes one upstream call for 200 concurrent cold lookups of one id', async () => {
+    const upstream = fakeSync(async () => {
+      await new Promise((r) => setTimeout(r, 50))
+      return syncRecord(SAMPLE.video, 'one')
+    })
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () => callApp(`/sync/v2/assets/${SAMPLE.video}`, { env: { SYNC_BASE_URL: UPSTREAM }, fetch: upstream.fetcher })),
+    )
+    expect(responses.every(({ response }) => response.status === 200)).toBe(true)
+    expect(upstream.state.calls).toBe(1)
+  })
+
+  it('shares an upstream failure with every joined caller, and caches none of it', async () => {
+    const upstream = fakeSync(async () => {
+      await new Promise((r) => setTimeout(r, 30))
+      return Response.json({ message: 'boom', statusCode: 500 }, { status: 500 })
+    })
+    const path = `/sync/v2/assets/${SAMPLE.video}`
+    const all = await Promise.all(Array.from({ length: 20 }, () => callApp(path, { env: { SYNC_BASE_URL: UPSTREAM }, fetch: upstream.fetcher })))
+    expect(all.every(({ response }) => response.status === 502)).toBe(true)
+    expect(upstream.state.calls).toBe(1)
+    await callApp(path, { env: { SYNC_BASE_URL: UPSTREAM }, fetch: upstream.fetcher })
+    expect(upstream.state.calls).toBe(2)
+  })
+})
