@@ -26,6 +26,12 @@ export default defineConfig({
           SPOTIFY_CLIENT_ID: 'test-spotify-client',
           SPOTIFY_CLIENT_SECRET: 'test-spotify-client-secret',
           SPOTIFY_REFRESH_TOKEN: 'test-spotify-refresh-token',
+          // Two listed link keys: k2 signs, k1 (older, still listed) only verifies.
+          LINK_SIGNING_KEYS: JSON.stringify({
+            k1: 'HMaIVsboql/hX1mb7qL61Og6FtgygunabZmGZ0riUaY=',
+            k2: 'GfJjHR9rFGKFvcf2ppGDjr+qSqRQYVs1iA7VqnQLs44=',
+          }),
+          LINK_SIGNING_KEY_ID: 'k2',
         },
       },
     }),

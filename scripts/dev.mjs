@@ -3,6 +3,7 @@
 // that has no credentials in .dev.vars, and the real provider for every one that has them.
 // Extra arguments go to wrangler dev as they are.
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 
 export const DEV_GATEWAY_KEY = 'ae_dev_sandbox_key'
@@ -41,6 +42,14 @@ for (const [name, { secrets, base }] of Object.entries(providers)) {
   vars[base] = `${origin}/__sandbox/${name}`
   for (const s of secrets) vars[s] = 'sandbox'
   if (name === 'spotify') vars.SPOTIFY_TOKEN_URL = `${origin}/__sandbox/spotify-accounts/api/token`
+}
+
+// Signed links need a signing key: without one in .dev.vars, a fresh one per run (links minted
+// before a restart then answer 403, as links signed with a retired key do).
+if (!devVars.LINK_SIGNING_KEYS) {
+  vars.LINK_SIGNING_KEYS = JSON.stringify({ dev: randomBytes(32).toString('base64') })
+  vars.LINK_SIGNING_KEY_ID = 'dev'
+  modes.push('links: signed with a development key made for this run')
 }
 
 console.log(`asset-edge dev on ${origin}\n  ${modes.join('\n  ')}\n  development key: ${DEV_GATEWAY_KEY}\n`)

@@ -3,9 +3,11 @@ import { HTTPException } from 'hono/http-exception'
 import { type ServiceOptions, services } from './http/services'
 import { ApiError, problemResponse } from './http/problem'
 import { requestId } from './http/request-id'
+import { links } from './routes/links'
 import { lookups } from './routes/lookups'
 import { meta } from './routes/meta'
 import { admin } from './routes/admin'
+import { webhooks } from './routes/webhooks'
 import { SANDBOX_PREFIX, sandboxApp } from './sandbox/app'
 
 export type AppOptions = Partial<ServiceOptions>
@@ -18,8 +20,11 @@ export function createApp(options: AppOptions = {}) {
 
   app.route('/', meta)
   // The fake providers answer only where the sandbox is switched on, never in production.
-  app.all(`${SANDBOX_PREFIX}/*`, (c) => (c.env.SANDBOX === 'on' ? sandboxApp.fetch(c.req.raw) : c.notFound()))
+  app.all(`${SANDBOX_PREFIX}/*`, (c) => (c.env.SANDBOX === 'on' ? sandboxApp.fetch(c.req.raw, c.env) : c.notFound()))
+  // Before `lookups`, which authenticates every path it matches: `/r/{token}` needs no key.
+  app.route('/', links)
   app.route('/', admin)
+  app.route('/', webhooks)
   app.route('/', lookups)
 
   app.notFound(() => problemResponse(404, 'not_found', 'No such route.'))

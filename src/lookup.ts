@@ -5,10 +5,11 @@ import type { CacheOutcome, Loaded, TieredCache } from './cache/tiered-cache'
 import { ApiError } from './http/problem'
 import type { Upstream } from './http/services'
 import type { LookupKey, ProviderAdapter } from './providers/types'
+import { notePending } from './freshness/pending-recheck'
 import { fetchRecord } from './upstream/fetch-record'
 
 /** What a lookup needs beyond the key: the upstream services and this request's cache. */
-export type LookupDeps = { upstream: Upstream; cache: TieredCache; policy: CachePolicy }
+export type LookupDeps = { upstream: Upstream; cache: TieredCache; policy: CachePolicy; waitUntil: (p: Promise<unknown>) => void }
 
 const NOT_FOUND_DETAIL = (provider: string) => `${provider} has no such asset, or it is not visible to the gateway's credentials.`
 
@@ -28,21 +29,32 @@ async function load(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey):
       ...recordWindows(deps.policy, adapter.name, facts, storedAt),
     }
     parsed.set(entry, fetched.record)
+    if (facts.state === 'processing' && adapter.recheckWhilePending) deps.waitUntil(notePending(deps.upstream.kv, key))
     return { entry, headers: fetched.headers }
   } catch (err) {
     if (!(err instanceof ApiError) || err.code !== 'asset_not_found') throw err
-    const body = JSON.stringify(err.extras)
-    const entry: CacheEntry = { v: 1, kind: 'not_found', body, etag: await strongEtag(body), state: 'not_found', storedAt, ...notFoundWindows(deps.policy, storedAt) }
-    return { entry, headers: {} }
+    return { entry: await notFoundEntry(deps.policy, err.extras, storedAt), headers: {} }
   }
+}
+
+/** A "no such asset" entry, fresh for the not-found window. */
+export async function notFoundEntry(policy: CachePolicy, extras: Record<string, unknown>, storedAt = Date.now()): Promise<CacheEntry> {
+  const body = JSON.stringify(extras)
+  return { v: 1, kind: 'not_found', body, etag: await strongEtag(body), state: 'not_found', storedAt, ...notFoundWindows(policy, storedAt) }
 }
 
 /**
  * The one way to answer "what is asset `key`?": through memory, Cache API and KV to the provider.
  * Routes, redirect links and re-warming all come here, so they share its caching.
  */
-export function lookupAsset(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey, directives: Directives = NO_DIRECTIVES): Promise<CacheOutcome> {
-  return deps.cache.get(key.cacheKey, () => load(deps, adapter, key), directives)
+export function lookupAsset(
+  deps: LookupDeps,
+  adapter: ProviderAdapter,
+  key: LookupKey,
+  directives: Directives = NO_DIRECTIVES,
+  awaitWrites = false,
+): Promise<CacheOutcome> {
+  return deps.cache.get(key.cacheKey, () => load(deps, adapter, key), directives, awaitWrites)
 }
 
 /** The 404 a cached "no such asset" answers with. */

@@ -59,7 +59,8 @@ export class TieredCache {
     return { entry, headers: {}, cacheStatus: `${NAME}; hit; detail=memory; ttl=${ttlS(entry, now)}`, timings: ['memory;dur=0'] }
   }
 
-  async get(key: string, load: () => Promise<Loaded>, directives: Directives): Promise<CacheOutcome> {
+  /** `awaitWrites`: resolve only once the Cache API and KV copies are written (events, cron). */
+  async get(key: string, load: () => Promise<Loaded>, directives: Directives, awaitWrites = false): Promise<CacheOutcome> {
     const now = Date.now()
     const timings: string[] = []
     const { memory, edge, kv } = this.deps
@@ -102,7 +103,7 @@ export class TieredCache {
 
     const fwd = directives.revalidate ? 'request' : stale ? 'stale' : 'miss'
     try {
-      const loaded = await timed(timings, 'upstream', this.refresh(key, load, kvSeen))
+      const loaded = await timed(timings, 'upstream', this.refresh(key, load, kvSeen, awaitWrites))
       return { ...loaded, cacheStatus: `${NAME}; fwd=${fwd}; stored`, timings }
     } catch (err) {
       if (stale && err instanceof ApiError && STALE_IF_ERROR_STATUSES.has(err.status) && Date.now() < stale.staleIfErrorUntil) {
@@ -114,12 +115,14 @@ export class TieredCache {
   }
 
   /** One upstream call per key at a time in this isolate; stores what it gets in every tier. */
-  refresh(key: string, load: () => Promise<Loaded>, kvSeen: Promise<CacheEntry | undefined>): Promise<Loaded> {
+  refresh(key: string, load: () => Promise<Loaded>, kvSeen: Promise<CacheEntry | undefined>, awaitWrites = false): Promise<Loaded> {
     let running = inflight.get(key)
     if (!running) {
       running = load()
-        .then((loaded) => {
-          this.store(key, loaded.entry, kvSeen)
+        .then(async (loaded) => {
+          const writes = this.store(key, loaded.entry, kvSeen)
+          if (awaitWrites) await writes
+          else this.deps.waitUntil(writes)
           return loaded
         })
         .finally(() => inflight.delete(key))
@@ -133,16 +136,19 @@ export class TieredCache {
    * written only when the content changed or its copy's freshness ran out, and not-found answers
    * stay out of KV so scans of random ids cost no writes.
    */
-  store(key: string, entry: CacheEntry, kvSeen: Promise<CacheEntry | undefined>): void {
+  async store(key: string, entry: CacheEntry, kvSeen: Promise<CacheEntry | undefined>): Promise<void> {
     const now = entry.storedAt
     if (entry.staleIfErrorUntil <= now) return // its media URLs are about to expire: serve, don't keep
     this.deps.memory?.set(key, entry, now)
-    const writes = async () => {
-      const seen = await kvSeen
-      const kvWrite = entry.kind === 'record' && (!seen || seen.etag !== entry.etag || seen.freshUntil <= now)
-      await Promise.all([this.deps.edge.put(key, entry, now), kvWrite ? this.deps.kv.put(key, entry, now) : undefined])
-    }
-    this.deps.waitUntil(writes())
+    const seen = await kvSeen
+    const kvWrite = entry.kind === 'record' && (!seen || seen.etag !== entry.etag || seen.freshUntil <= now)
+    await Promise.all([this.deps.edge.put(key, entry, now), kvWrite ? this.deps.kv.put(key, entry, now) : undefined])
+  }
+
+  /** Writes an entry to every tier now (KV included, whatever its kind): what an event says is true. */
+  async remember(key: string, entry: CacheEntry): Promise<void> {
+    this.deps.memory?.set(key, entry, entry.storedAt)
+    await Promise.all([this.deps.edge.put(key, entry, entry.storedAt), this.deps.kv.put(key, entry, entry.storedAt)])
   }
 
   /**

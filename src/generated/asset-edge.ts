@@ -97,6 +97,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mint a signed redirect link
+         * @description Mints a link to one media variant of one asset, valid for `ttl_s` seconds (default
+         *     `LINK_DEFAULT_TTL_S`, 300; at most `LINK_MAX_TTL_S`, 3600). Needs a key with the `links`
+         *     capability and the provider's scope.
+         *
+         *     The body names the provider, its lookup ids under the names of its lookup route's path
+         *     parameters, optionally the lookup route's query parameters, and the variant. Ids and query
+         *     are checked exactly as the lookup route checks them (400 `invalid_id`, `invalid_query`,
+         *     422 `invalid_include`); a field that is none of these is a 400 `unknown_field`. Minting
+         *     contacts no provider: whether the asset exists is found out when the link is followed.
+         *
+         *     Variants and the record field each one redirects to:
+         *
+         *     | provider | variant | record field |
+         *     | --- | --- | --- |
+         *     | spotify | `original`, `thumbnail` | `url`, `thumbnail_url` |
+         *     | sync | `original`, `thumbnail` | `url`, `thumbnailUrl` |
+         *     | gumnut | `thumbnail` | `asset_urls.thumbnail` (video: `thumbnail_image`) |
+         *     | gumnut | `original`, `small`, `preview`, `fullsize` | `asset_urls.<variant>` (video: `<variant>_image`; `original` has none); the link's lookup adds `include=variants` |
+         *     | frameio | `original`, `thumbnail`, `preview` | `original`, `thumb`, `h264_720` |
+         *
+         *     An unknown variant is a 422 `unknown_variant` whose `allowed` lists the provider's variants.
+         */
+        post: operations["createLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/r/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The signed token of a link minted by `POST /links`: `v1.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
+                 * @example v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk
+                 */
+                token: components["parameters"]["LinkToken"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Follow a signed link
+         * @description Verifies the token, looks the asset up through the cache and answers 302 to the variant's
+         *     current media URL. Needs no key: the token is the credential. The redirect is only ever to
+         *     a URL from the provider's record, `https` only (except in the development sandbox), and
+         *     to a host on the provider's allow-list (`LINK_ALLOWED_HOSTS_<PROVIDER>`) when one is set;
+         *     a record URL that fails these checks is a 502 `media_url_refused`, never a redirect.
+         *
+         *     A link is honoured up to `LINK_CLOCK_SKEW_S` (30 s) past its `expires_at`, for clocks
+         *     that disagree. A token that is altered in any way is a 403, even when it has expired too.
+         */
+        get: operations["followLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Follow a signed link (headers only)
+         * @description The same answer as `GET /r/{token}`, without a body.
+         */
+        head: operations["headLink"];
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -173,16 +250,20 @@ export interface components {
          * @description An RFC 9457 problem document. `code` is the stable, machine-readable reason; branch on it,
          *     not on `title` or `detail`. The set of codes is open; the current ones are:
          *
-         *     * 400 — `invalid_id`, `invalid_query`, `unknown_query_parameter`;
+         *     * 400 — `invalid_id`, `invalid_query`, `unknown_query_parameter`, `invalid_body`,
+         *       `unknown_field`, `malformed_link_token`;
          *     * 401 — `missing_api_key`, `invalid_api_key`;
-         *     * 403 — `forbidden_scope`;
-         *     * 404 — `asset_not_found`, `not_found` (no such route);
-         *     * 422 — `invalid_include`;
+         *     * 403 — `forbidden_scope`, `invalid_link_signature`, `unknown_link_key`;
+         *     * 404 — `asset_not_found`, `asset_not_ready`, `variant_not_available`, `not_found` (no
+         *       such route);
+         *     * 410 — `link_expired`;
+         *     * 413 — `body_too_large`;
+         *     * 422 — `invalid_include`, `unknown_provider`, `unknown_variant`, `invalid_ttl`;
          *     * 429 — `upstream_rate_limited`;
-         *     * 500 — `internal_error`;
+         *     * 500 — `internal_error`, `links_not_configured`;
          *     * 502 — `upstream_auth_failed`, `spotify_reauthorization_required`, `upstream_error`,
          *       `upstream_rejected`, `upstream_invalid_response`, `upstream_body_too_large`,
-         *       `upstream_unreachable`;
+         *       `upstream_unreachable`, `media_url_refused`;
          *     * 503 — `upstream_unavailable`, `key_store_unavailable`;
          *     * 504 — `upstream_timeout`.
          *
@@ -228,6 +309,85 @@ export interface components {
             allowed?: string[];
         } & {
             [key: string]: unknown;
+        };
+        /** @description What a link leads to: a provider, its lookup ids and optional query exactly as its lookup route names them, a variant, and an optional lifetime. */
+        LinkRequest: components["schemas"]["SpotifyLinkRequest"] | components["schemas"]["SyncLinkRequest"] | components["schemas"]["GumnutLinkRequest"] | components["schemas"]["FrameioLinkRequest"];
+        /**
+         * @description Lifetime of the link, seconds. Default `LINK_DEFAULT_TTL_S` (300), at most `LINK_MAX_TTL_S` (3600).
+         * @example 300
+         */
+        LinkTtl: number;
+        /** @description A link to a Spotify Ads asset's `url` (`original`) or `thumbnail_url` (`thumbnail`). */
+        SpotifyLinkRequest: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            provider: "spotify";
+            /** Format: uuid */
+            ad_account_id: string;
+            /** Format: uuid */
+            asset_id: string;
+            /** @enum {string} */
+            variant: "original" | "thumbnail";
+            ttl_s?: components["schemas"]["LinkTtl"];
+        };
+        /** @description A link to a Sync asset's `url` (`original`) or `thumbnailUrl` (`thumbnail`). */
+        SyncLinkRequest: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            provider: "sync";
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            variant: "original" | "thumbnail";
+            ttl_s?: components["schemas"]["LinkTtl"];
+        };
+        /** @description A link to one of a Gumnut asset's `asset_urls` rungs (for a video, the still's rung, e.g. `thumbnail_image`). Every variant but `thumbnail` makes the link's lookup carry `include=variants`, added to any `include` given here. */
+        GumnutLinkRequest: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            provider: "gumnut";
+            asset_id: string;
+            /** @description The lookup's `include` set, as an array or a comma-separated string. */
+            include?: ("metadata" | "faces" | "people" | "metrics" | "file_data" | "variants")[] | string;
+            /** @enum {string} */
+            variant: "original" | "thumbnail" | "small" | "preview" | "fullsize";
+            ttl_s?: components["schemas"]["LinkTtl"];
+        };
+        /** @description A link to a Frame.io asset's `original`, `thumb` (`thumbnail`) or `h264_720` (`preview`). */
+        FrameioLinkRequest: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            provider: "frameio";
+            /** Format: uuid */
+            asset_id: string;
+            include_deleted?: boolean;
+            type?: string;
+            /** @enum {string} */
+            variant: "original" | "thumbnail" | "preview";
+            ttl_s?: components["schemas"]["LinkTtl"];
+        };
+        /** @description A minted link. */
+        Link: {
+            /**
+             * Format: uri
+             * @description The link, `<request origin>/r/{token}`; follow it without a key.
+             */
+            url: string;
+            /**
+             * Format: date-time
+             * @description When the link stops working (give or take the clock-skew allowance).
+             */
+            expires_at: string;
+            /** @description The variant the link leads to. */
+            variant: string;
         };
         /** @description Liveness of the gateway. */
         Health: {
@@ -1180,6 +1340,58 @@ export interface components {
         };
     };
     responses: {
+        /** @description The link is genuine and current; `Location` is the variant's media URL. No body. */
+        LinkRedirect: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                Location: components["headers"]["Location"];
+                "Cache-Control": components["headers"]["Link-Cache-Control"];
+                "Referrer-Policy": components["headers"]["Referrer-Policy"];
+                "X-Robots-Tag": components["headers"]["X-Robots-Tag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The link has expired (`link_expired`); mint a new one. */
+        Gone: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://asset-edge.dev/problems/link_expired",
+                 *       "title": "Gone",
+                 *       "status": 410,
+                 *       "detail": "The link expired at 2026-01-01T00:00:00.000Z.",
+                 *       "code": "link_expired"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is larger than the gateway accepts (`body_too_large`). */
+        ContentTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://asset-edge.dev/problems/body_too_large",
+                 *       "title": "Content Too Large",
+                 *       "status": 413,
+                 *       "detail": "The body exceeds 8192 bytes.",
+                 *       "code": "body_too_large"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The representation matches `If-None-Match`; no body. The cache headers are the ones a 200 would carry. */
         NotModified: {
             headers: {
@@ -1192,7 +1404,7 @@ export interface components {
             };
             content?: never;
         };
-        /** @description The request is malformed: an id of the wrong shape (`invalid_id`), a bad query value (`invalid_query`) or a query parameter the route does not declare (`unknown_query_parameter`). `param` names the offending parameter. */
+        /** @description The request is malformed: an id of the wrong shape (`invalid_id`), a bad query value (`invalid_query`) or a query parameter the route does not declare (`unknown_query_parameter`). `param` names the offending parameter. For `POST /links` also a body that is not a JSON object (`invalid_body`) or has a field that is no link field, id or query parameter (`unknown_field`); for `/r/{token}` a token that is not a well-formed link (`malformed_link_token`). */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1224,7 +1436,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The gateway key lacks the provider's scope (`forbidden_scope`). */
+        /** @description The gateway key lacks the provider's scope or the `links` capability (`forbidden_scope`); or, for `/r/{token}`, the link's signature is not valid (`invalid_link_signature`) or it was signed with a key the gateway no longer lists (`unknown_link_key`). */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1244,7 +1456,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The provider has no such asset, or it is not visible to the gateway's credentials (`asset_not_found`, with `upstream_status`); or no route matches (`not_found`). */
+        /** @description The provider has no such asset, or it is not visible to the gateway's credentials (`asset_not_found`, with `upstream_status`); or no route matches (`not_found`). A link to a deleted asset is `asset_not_found`, to one still processing `asset_not_ready`, to a variant the asset does not have `variant_not_available`. */
         NotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1265,7 +1477,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description An `include` value is not one of the allowed values (`invalid_include`); `allowed` lists them. */
+        /** @description An `include` value is not one of the allowed values (`invalid_include`), or a link names an unknown provider (`unknown_provider`) or variant (`unknown_variant`) or a lifetime out of range (`invalid_ttl`, with `max_ttl_s`); `allowed` lists the allowed values. */
         UnprocessableContent: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1349,7 +1561,9 @@ export interface components {
          *     * `upstream_rejected` — the provider refused the lookup with another status;
          *     * `upstream_invalid_response` — the 2xx body is not the asset the provider's spec promises;
          *     * `upstream_body_too_large` — the provider's answer exceeded the size limit;
-         *     * `upstream_unreachable` — the provider could not be reached.
+         *     * `upstream_unreachable` — the provider could not be reached;
+         *     * `media_url_refused` — a link's media URL is not `https` or not on the provider's host
+         *       allow-list, so the gateway does not redirect to it.
          */
         BadGateway: {
             headers: {
@@ -1438,6 +1652,11 @@ export interface components {
          * @example 6f1d2c3b-4a59-4e68-9d7c-8b9a0f1e2d3c
          */
         RequestId: string;
+        /**
+         * @description The signed token of a link minted by `POST /links`: `v1.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
+         * @example v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk
+         */
+        LinkToken: string;
     };
     requestBodies: never;
     headers: {
@@ -1500,6 +1719,26 @@ export interface components {
          * @example no-store
          */
         "Problem-Cache-Control": "no-store";
+        /**
+         * @description The variant's media URL, exactly as the provider's record holds it (`https`, or `http` in the development sandbox).
+         * @example https://assets.frame.io/uploads/497f6eca/original.mov?Expires=1767225600&Signature=REDACTED&Key-Pair-Id=REDACTED
+         */
+        Location: string;
+        /**
+         * @description `private`, fresh for the lesser of the link's and the media URL's remaining life, seconds.
+         * @example private, max-age=240
+         */
+        "Link-Cache-Control": string;
+        /**
+         * @description The page behind the link learns nothing of the page that embedded it.
+         * @example no-referrer
+         */
+        "Referrer-Policy": "no-referrer";
+        /**
+         * @description Links are never indexed.
+         * @example noindex
+         */
+        "X-Robots-Tag": "noindex";
     };
     pathItems: never;
 }
@@ -1860,6 +2099,100 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    createLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link, its expiry and variant. Never cached. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://asset-edge.example.com/r/v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "variant": "thumbnail"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Link"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    followLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The signed token of a link minted by `POST /links`: `v1.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
+                 * @example v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk
+                 */
+                token: components["parameters"]["LinkToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            302: components["responses"]["LinkRedirect"];
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    headLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The signed token of a link minted by `POST /links`: `v1.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
+                 * @example v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk
+                 */
+                token: components["parameters"]["LinkToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            302: components["responses"]["LinkRedirect"];
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             502: components["responses"]["BadGateway"];

@@ -12,15 +12,20 @@ export type ServiceOptions = CacheFactoryOptions & {
   fetch: typeof fetch
 }
 
-/** Builds the per-request lookup services: upstream access and the tiered cache. */
+/** The lookup services for one request or one cron run: upstream access, the tiered cache, its policy. */
+export function lookupDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, options: ServiceOptions): LookupDeps {
+  const fetcher = env.SANDBOX === 'on' ? sandboxFetch(options.fetch) : options.fetch
+  return {
+    upstream: { env, fetch: fetcher, kv: env.ASSET_KV },
+    cache: buildCache(env, waitUntil, options),
+    policy: cachePolicy(env),
+    waitUntil,
+  }
+}
+
+/** Builds the per-request lookup services once, from `c.env`, for every route. */
 export const services = (options: ServiceOptions) =>
   createMiddleware<{ Bindings: Env; Variables: { lookup: LookupDeps } }>(async function services(c, next) {
-    const fetcher = c.env.SANDBOX === 'on' ? sandboxFetch(options.fetch) : options.fetch
-    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p)
-    c.set('lookup', {
-      upstream: { env: c.env, fetch: fetcher, kv: c.env.ASSET_KV },
-      cache: buildCache(c.env, waitUntil, options),
-      policy: cachePolicy(c.env),
-    })
+    c.set('lookup', lookupDeps(c.env, (p) => c.executionCtx.waitUntil(p), options))
     await next()
   })

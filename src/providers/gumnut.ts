@@ -70,4 +70,6 @@ export const gumnut: ProviderAdapter = {
     const rungs = assetUrls(record)
     return rungUrl(rungs[variant]) ?? (variant === 'original' ? undefined : rungUrl(rungs[`${variant}_image`]))
   },
+  // Without include=variants, asset_urls carries only the lean thumbnail rung.
+  mediaQuery: (variant): Record<string, string> => (variant === 'thumbnail' ? {} : { include: 'variants' }),
 }

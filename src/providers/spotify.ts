@@ -18,6 +18,8 @@ const VARIANTS = { original: 'url', thumbnail: 'thumbnail_url' } as const
 export const spotify: ProviderAdapter = {
   name: 'spotify',
   route: '/spotify/ad_accounts/:ad_account_id/assets/:asset_id',
+  // Spotify has no events: a lookup that sees PROCESSING asks the cron to look again.
+  recheckWhilePending: true,
 
   parse(params, query) {
     onlyKnownQuery(query, [])

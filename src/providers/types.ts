@@ -56,4 +56,8 @@ export interface ProviderAdapter {
   readonly variants: Readonly<Record<string, string>>
   /** The URL a variant of a record points at, if the record has it. */
   media(record: unknown, variant: string): string | undefined
+  /** True for a provider with no asset events: pending assets are re-checked by the cron. */
+  readonly recheckWhilePending?: boolean
+  /** Query a lookup must carry for `media` to find `variant` (e.g. Gumnut's `include=variants`). */
+  mediaQuery?(variant: string): Readonly<Record<string, string>>
 }

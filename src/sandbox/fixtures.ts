@@ -1,5 +1,6 @@
 import { GUMNUT_SAMPLE, SAMPLE } from './ids'
 import { signUrl } from './signed-urls'
+import { SPOTIFY_PROCESSING_S, sandboxState } from './state'
 
 /**
  * Spec-shaped records of the sandbox providers, built per request so their signed URLs carry
@@ -20,8 +21,12 @@ export const spotifyRecord: Build = (id, media, now) => {
       return { ...base, name: 'spot.mp4', asset_type: 'VIDEO', status: 'READY', url: signUrl(`${media}/video.mp4`, 'gcs-v4', 6 * HOUR_S, now), duration_ms: 1000, aspect_ratio: 'HORIZONTAL_16_9', width: 160, height: 90, file_type: 'MP4', has_audio: false, thumbnail_url: `${media}/thumb.jpg` }
     case SAMPLE.audio: // GCS V2 signed URL
       return { ...base, name: 'jingle.mp3', asset_type: 'AUDIO', status: 'READY', url: signUrl(`${media}/audio.mp3`, 'gcs-v2', 6 * HOUR_S, now), audio_type: 'USER_UPLOADED_AUDIO', duration_ms: 1000, file_type: 'MP3' }
-    case SAMPLE.processing:
-      return { ...base, name: 'uploading.mp4', asset_type: 'VIDEO', status: 'PROCESSING', duration_ms: null }
+    case SAMPLE.processing: {
+      const ready = now - sandboxState.firstSeen('spotify', id, now) >= SPOTIFY_PROCESSING_S * 1000
+      return ready
+        ? { ...base, name: 'uploading.mp4', asset_type: 'VIDEO', status: 'READY', url: signUrl(`${media}/video.mp4`, 'gcs-v4', 6 * HOUR_S, now), duration_ms: 1000, width: 160, height: 90, file_type: 'MP4', thumbnail_url: `${media}/thumb.jpg` }
+        : { ...base, name: 'uploading.mp4', asset_type: 'VIDEO', status: 'PROCESSING', duration_ms: null }
+    }
     default:
       return undefined
   }
@@ -48,6 +53,15 @@ function rung(mimetype: string, url: string, width: number | null) {
 }
 
 export const gumnutRecord = (id: string, media: string, now: number, include: ReadonlySet<string>): Record<string, unknown> | undefined => {
+  const change = sandboxState.of('gumnut', id)
+  if (change.deleted) return undefined
+  const record = gumnutBase(id, media, now, include)
+  return record && change.version > 1
+    ? { ...record, description: `${String(record.description)} (edit ${change.version})`, updated_at: new Date(now).toISOString() }
+    : record
+}
+
+const gumnutBase = (id: string, media: string, now: number, include: ReadonlySet<string>): Record<string, unknown> | undefined => {
   const sign = (file: string) => signUrl(`${media}/${file}`, 'gumnut', HOUR_S, now)
   const base = {
     id,
@@ -101,7 +115,19 @@ export const gumnutRecord = (id: string, media: string, now: number, include: Re
   }
 }
 
+const LABELS = ['in_progress', 'needs_review', 'approved'] as const
+
 export const frameioRecord = (id: string, media: string, now: number, includeDeleted: boolean): Record<string, unknown> | undefined => {
+  const change = sandboxState.of('frameio', id)
+  if (change.deleted && !includeDeleted) return undefined
+  const record = frameioBase(id, media, now, includeDeleted, change.ready)
+  if (!record) return undefined
+  const edited = change.version > 1 ? { label: LABELS[(change.version - 1) % LABELS.length], updated_at: new Date(now).toISOString(), version: change.version } : {}
+  const deleted = change.deleted ? { deleted_at: new Date(now).toISOString() } : {}
+  return { ...record, ...edited, ...deleted }
+}
+
+const frameioBase = (id: string, media: string, now: number, includeDeleted: boolean, madeReady: boolean): Record<string, unknown> | undefined => {
   const base = {
     id,
     _type: 'file',
@@ -127,7 +153,9 @@ export const frameioRecord = (id: string, media: string, now: number, includeDel
     case SAMPLE.video:
       return { ...base, name: 'cut-v3.mp4', asset_type: 'stream', filetype: 'video/mp4', filesize: 2853, frames: 10, fps: 10, duration: 1, is_hls_required: false, original: cf('video.mp4', 2 * HOUR_S), thumb: cf('thumb.jpg', 2 * HOUR_S), h264_720: signUrl(`${media}/video.mp4`, 'jwt', 2 * HOUR_S, now), transcodes: { finalized: true } }
     case SAMPLE.processing:
-      return { ...base, name: 'uploading.mov', asset_type: 'stream', filetype: 'video/quicktime', upload_completed_at: null, transcodes: { finalized: false }, original: null }
+      return madeReady
+        ? { ...base, name: 'uploading.mov', asset_type: 'stream', filetype: 'video/quicktime', original: cf('video.mp4', 2 * HOUR_S), thumb: cf('thumb.jpg', 2 * HOUR_S), transcodes: { finalized: true } }
+        : { ...base, name: 'uploading.mov', asset_type: 'stream', filetype: 'video/quicktime', upload_completed_at: null, transcodes: { finalized: false }, original: null }
     case SAMPLE.deleted:
       return includeDeleted ? { ...base, name: 'old-cut.mp4', asset_type: 'stream', deleted_at: '2026-11-01T00:00:00Z', original: null } : undefined
     default:

@@ -1,0 +1,51 @@
+import createClient from 'openapi-fetch'
+import type { paths } from '../generated/gumnut'
+import type { LookupDeps } from '../lookup'
+import { intSetting } from '../upstream/fetch-record'
+import { applyAssetEvent, type EventEffect } from './apply-event'
+
+export const GUMNUT_CURSOR_KEY = 'gumnut:events-cursor'
+const PAGE_SIZE = 100
+const MAX_PAGES = 10 // per cron run; the rest waits for the next run
+
+const EFFECTS: Record<string, EventEffect> = {
+  asset_created: 'invalidate',
+  asset_updated: 'rewarm',
+  metadata_updated: 'rewarm',
+  asset_deleted: 'deleted',
+}
+
+/**
+ * Reads Gumnut's event feed from the cursor kept in KV and applies each asset event. The cursor
+ * moves only after a whole page is applied, so a run that fails part-way loses nothing: the next
+ * run starts from the same page again (applying an event twice is harmless).
+ */
+export async function pollGumnutEvents(deps: LookupDeps): Promise<{ applied: number; pages: number }> {
+  const { env, kv } = deps.upstream
+  const client = createClient<paths>({ baseUrl: env.GUMNUT_BASE_URL, fetch: deps.upstream.fetch })
+  let cursor = (await kv.get(GUMNUT_CURSOR_KEY)) ?? undefined
+  let applied = 0
+  let pages = 0
+  while (pages < MAX_PAGES) {
+    const { data, response } = await client.GET('/api/events', {
+      params: { query: { entity_types: 'asset', limit: PAGE_SIZE, ...(cursor ? { after_cursor: cursor } : {}) } },
+      headers: { authorization: `Bearer ${env.GUMNUT_API_KEY ?? ''}` },
+      signal: AbortSignal.timeout(intSetting(env.UPSTREAM_TIMEOUT_MS, 5000)),
+    })
+    if (!data || !Array.isArray(data.data)) throw new Error(`Gumnut events feed answered ${response.status}`)
+    pages += 1
+    for (const event of data.data) {
+      const effect = EFFECTS[event.event_type]
+      if (!effect || !/^asset_[A-Za-z0-9_-]{1,64}$/.test(event.entity_id)) continue
+      await applyAssetEvent(deps, { provider: 'gumnut', ids: { asset_id: event.entity_id }, effect })
+      applied += 1
+    }
+    const last = data.data.at(-1)
+    if (last) {
+      cursor = last.cursor
+      await kv.put(GUMNUT_CURSOR_KEY, cursor)
+    }
+    if (!data.has_more || !last) break
+  }
+  return { applied, pages }
+}
