@@ -26,6 +26,8 @@ export default defineConfig({
           SPOTIFY_CLIENT_ID: 'test-spotify-client',
           SPOTIFY_CLIENT_SECRET: 'test-spotify-client-secret',
           SPOTIFY_REFRESH_TOKEN: 'test-spotify-refresh-token',
+          FRAMEIO_WEBHOOK_SECRET: 'test-frameio-webhook-secret',
+          FRAMEIO_WEBHOOK_SECRET_PREVIOUS: 'test-frameio-webhook-secret-previous',
           // Two listed link keys: k2 signs, k1 (older, still listed) only verifies.
           LINK_SIGNING_KEYS: JSON.stringify({
             k1: 'HMaIVsboql/hX1mb7qL61Og6FtgygunabZmGZ0riUaY=',

@@ -52,8 +52,13 @@ if (!devVars.LINK_SIGNING_KEYS) {
   modes.push('links: signed with a development key made for this run')
 }
 
+// The sandbox Frame.io signs its webhooks with this secret (npm run webhook); real ones need .dev.vars.
+export const DEV_WEBHOOK_SECRET = 'sandbox-frameio-webhook-secret'
+if (!devVars.FRAMEIO_WEBHOOK_SECRET) vars.FRAMEIO_WEBHOOK_SECRET = DEV_WEBHOOK_SECRET
+
 console.log(`asset-edge dev on ${origin}\n  ${modes.join('\n  ')}\n  development key: ${DEV_GATEWAY_KEY}\n`)
 const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])
-const child = spawn('wrangler', ['dev', ...varArgs, ...args], { stdio: 'inherit' })
+// --test-scheduled serves /__scheduled, so `npm run webhook -- gumnut …` can run the cron at once.
+const child = spawn('wrangler', ['dev', '--test-scheduled', ...varArgs, ...args], { stdio: 'inherit' })
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))

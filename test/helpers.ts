@@ -5,6 +5,9 @@ import { resetSpotifyTokenState } from '../src/providers/spotify-token'
 import { sandboxStats } from '../src/sandbox/app'
 import { clearMemoryTier, forgetEdgeEntries } from '../src/cache/build'
 import { resetInflight } from '../src/cache/tiered-cache'
+import { resetReplayGuard } from '../src/freshness/replay-guard'
+import { resetPendingNotes } from '../src/freshness/pending-recheck'
+import { sandboxState } from '../src/sandbox/state'
 
 export const DEV_KEY = 'ae_test_dev_key'
 export const ORIGIN = 'https://gateway.asset-edge.test'
@@ -48,6 +51,8 @@ export function freshIsolate(): void {
   resetSpotifyTokenState()
   clearMemoryTier()
   resetInflight()
+  resetReplayGuard()
+  resetPendingNotes()
 }
 
 /** Resets state that outlives a test: KV, Cache API entries, sandbox counters, isolate memory. */
@@ -59,6 +64,7 @@ export async function resetState(): Promise<void> {
   }
   forgetEdgeEntries()
   sandboxStats.reset()
+  sandboxState.reset()
   freshIsolate()
 }
 

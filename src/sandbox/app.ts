@@ -4,6 +4,8 @@ import { frameioRecord, gumnutRecord, spotifyRecord, syncRecord } from './fixtur
 import { type Fault, faultOf, SAMPLE } from './ids'
 import { MEDIA_FILES, type MediaFileName } from './media-files'
 import { gumnutHiddenExpiry } from './signed-urls'
+import { sandboxState } from './state'
+import { signFrameioWebhook } from '../freshness/frameio-signature'
 
 /**
  * Fake upstreams that speak each provider's spec, mounted at `/__sandbox` when `SANDBOX=on`.
@@ -73,7 +75,7 @@ function count(provider: string): void {
 
 const SANDBOX_TOKEN = /^Bearer sandbox-access-(\d+)-[0-9a-f]+$/
 
-export const sandboxApp = new Hono().basePath(SANDBOX_PREFIX)
+export const sandboxApp = new Hono<{ Bindings: Partial<Env> }>().basePath(SANDBOX_PREFIX)
 
 sandboxApp.post('/spotify-accounts/api/token', async (c) => {
   count('spotify-token')
@@ -127,6 +129,40 @@ sandboxApp.get('/frameio/v2/assets/:asset_id', async (c) => {
   const record = frameioRecord(id, mediaBase(c.req.url), Date.now(), c.req.query('include_deleted') === 'true')
   const limits = { 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '4', 'x-ratelimit-window': '1000' }
   return record ? json(record, 200, limits) : json(ERRORS.frameio!(404, 'Not Found'), 404, limits)
+})
+
+/** How a sandbox event changes the asset it names. */
+function applySandboxEvent(provider: 'frameio' | 'gumnut', id: string, type: string): void {
+  if (/deleted/.test(type)) sandboxState.change(provider, id, { deleted: true })
+  else if (/ready/.test(type)) sandboxState.change(provider, id, { ready: true, bump: true })
+  else if (/updated|versioned/.test(type)) sandboxState.change(provider, id, { bump: true })
+}
+
+// The sandbox Frame.io changes an asset and hands back the webhook it would send, signed with
+// FRAMEIO_WEBHOOK_SECRET; `npm run webhook` delivers it to /webhooks/frameio.
+sandboxApp.post('/frameio/_webhooks', async (c) => {
+  const { type, id } = await c.req.json<{ type?: string; id?: string }>()
+  if (typeof type !== 'string' || typeof id !== 'string') return c.json({ error: 'send { type, id }' }, 400)
+  applySandboxEvent('frameio', id, type)
+  const body = JSON.stringify({ type, resource: { type: 'asset', id }, user: { id: 'sandbox-user' }, team: { id: 'sandbox-team' } })
+  const headers = await signFrameioWebhook(c.env.FRAMEIO_WEBHOOK_SECRET ?? '', body, Math.floor(Date.now() / 1000))
+  return c.json({ body, headers })
+})
+
+// The sandbox Gumnut changes an asset and records the event in its feed.
+sandboxApp.post('/gumnut/_events', async (c) => {
+  const { event_type, id } = await c.req.json<{ event_type?: string; id?: string }>()
+  if (typeof event_type !== 'string' || typeof id !== 'string') return c.json({ error: 'send { event_type, id }' }, 400)
+  applySandboxEvent('gumnut', id, event_type)
+  return c.json(sandboxState.appendGumnutEvent({ entity_id: id, entity_type: 'asset', event_type }), 201)
+})
+
+sandboxApp.get('/gumnut/api/events', (c) => {
+  count('gumnut-events')
+  const limit = Math.min(200, Math.max(1, Number(c.req.query('limit') ?? 20) || 20))
+  const types = c.req.query('entity_types')?.split(',')
+  const page = sandboxState.gumnutEventsAfter(c.req.query('after_cursor'), limit)
+  return json({ ...page, data: types ? page.data.filter((e) => types.includes(e.entity_type)) : page.data })
 })
 
 sandboxApp.get('/media/:file', (c) => {
