@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
-import { call, expectProblem, resetState } from './helpers'
+import { call, expectProblem, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)
 
@@ -21,15 +21,36 @@ const CASES = (Object.keys(ROUTES) as (keyof typeof ROUTES)[]).flatMap((provider
   { provider, fault: 'fail429' as const, status: 429, code: 'upstream_rate_limited' },
   { provider, fault: 'hang' as const, status: 504, code: 'upstream_timeout' },
   { provider, fault: 'malformed' as const, status: 502, code: 'upstream_invalid_response' },
+  { provider, fault: 'fail502' as const, status: 502, code: 'upstream_error' },
+  { provider, fault: 'fail503' as const, status: 503, code: 'upstream_unavailable' },
+  { provider, fault: 'refused' as const, status: 502, code: 'upstream_unreachable' },
+  { provider, fault: 'truncated' as const, status: 502, code: 'upstream_body_incomplete' },
+  { provider, fault: 'wrongType' as const, status: 502, code: 'upstream_invalid_response' },
+  { provider, fault: 'oversized' as const, status: 502, code: 'upstream_body_too_large' },
 ])
 
 describe('upstream errors become precise problems', () => {
   it.each(CASES)('$provider $fault → $status $code', async ({ provider, fault, status, code }) => {
     const response = await call(ROUTES[provider](id(provider, fault)))
     const body = await expectProblem(response, status, code)
-    if (fault !== 'hang') expect(body.upstream_status).toBeTypeOf('number')
+    if (!['hang', 'refused', 'truncated', 'oversized'].includes(fault)) expect(body.upstream_status).toBeTypeOf('number')
     expect(response.headers.get('x-request-id')).toBeTruthy()
     expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('retries once on 502, 503 without Retry-After, 504 and broken connections; never on 500, 429 or 503 with Retry-After', async () => {
+    const expected = { fail502: 2, truncated: 2, fail500: 1, fail429: 1, fail503: 1, malformed: 1, hang: 1 } as const
+    for (const [fault, calls] of Object.entries(expected)) {
+      await resetState()
+      await call(ROUTES.sync(SAMPLE[fault as keyof typeof expected]))
+      expect(sandboxStats.calls('sync'), fault).toBe(calls)
+    }
+  })
+
+  it('answers Retry-After from a 503 to the client instead of sleeping on it', async () => {
+    const response = await call(ROUTES.gumnut(GUMNUT_SAMPLE.fail503))
+    await expectProblem(response, 503, 'upstream_unavailable')
+    expect(response.headers.get('retry-after')).toBe('30')
   })
 
   it('never answers 401 to the client when the provider refuses the gateway', async () => {

@@ -49,8 +49,34 @@ async function faultResponse(provider: string, fault: Fault | undefined, signal:
       return json(error(429, 'Too Many Requests'), 429, { 'retry-after': '7', 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-window': '1000' })
     case 'fail401':
       return json(error(401, 'Unauthorized'), 401)
+    case 'fail502':
+      return new Response('<html>502 Bad Gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } })
+    case 'fail503':
+      return json(error(503, 'Service Unavailable'), 503, { 'retry-after': '30' })
     case 'malformed':
       return new Response('{"id": "truncated', { headers: { 'content-type': 'application/json' } })
+    case 'truncated':
+      // Headers and half a body, then the connection drops.
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"id": "eeeeeeee-0000-4000-8000-0000000000d0", "name": "cut'))
+            controller.error(new Error('connection reset'))
+          },
+        }),
+        { headers: { 'content-type': 'application/json' } },
+      )
+    case 'wrongType':
+      return new Response('<!doctype html><title>Login</title>', { headers: { 'content-type': 'text/html; charset=utf-8' } })
+    case 'oversized':
+      return new Response(
+        new ReadableStream({
+          pull(controller) {
+            controller.enqueue(new TextEncoder().encode(`{"pad":"${'x'.repeat(64 * 1024)}",`)) // endless: only a bounded reader survives it
+          },
+        }),
+        { headers: { 'content-type': 'application/json' } },
+      )
     case 'hang':
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 30_000)
@@ -183,7 +209,10 @@ sandboxApp.get('/media/:file', (c) => {
 export function sandboxFetch(outbound: typeof fetch): typeof fetch {
   return async (input, init) => {
     const request = new Request(input, init)
-    if (new URL(request.url).pathname.startsWith(`${SANDBOX_PREFIX}/`)) return sandboxApp.fetch(request)
-    return outbound(request)
+    const { pathname } = new URL(request.url)
+    if (!pathname.startsWith(`${SANDBOX_PREFIX}/`)) return outbound(request)
+    // A refused connection never reaches a server: fail the way workerd's fetch does.
+    if (pathname.split('/').some((segment) => faultOf(segment) === 'refused')) throw new TypeError('Network connection lost.')
+    return sandboxApp.fetch(request)
   }
 }

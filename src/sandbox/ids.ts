@@ -12,6 +12,12 @@ export const SAMPLE = {
   fail401: 'eeeeeeee-0000-4000-8000-000000000401',
   hang: 'eeeeeeee-0000-4000-8000-000000000504',
   malformed: 'eeeeeeee-0000-4000-8000-0000000000ba',
+  fail502: 'eeeeeeee-0000-4000-8000-000000000502',
+  fail503: 'eeeeeeee-0000-4000-8000-000000000503',
+  refused: 'eeeeeeee-0000-4000-8000-0000000000cc',
+  truncated: 'eeeeeeee-0000-4000-8000-0000000000d0',
+  wrongType: 'eeeeeeee-0000-4000-8000-0000000000c7',
+  oversized: 'eeeeeeee-0000-4000-8000-0000000000b1',
 } as const
 
 export const GUMNUT_SAMPLE = {
@@ -25,13 +31,20 @@ export const GUMNUT_SAMPLE = {
   fail401: 'asset_fail_401',
   hang: 'asset_hang',
   malformed: 'asset_malformed',
+  fail502: 'asset_fail_502',
+  fail503: 'asset_fail_503',
+  refused: 'asset_refused',
+  truncated: 'asset_truncated',
+  wrongType: 'asset_wrong_type',
+  oversized: 'asset_oversized',
 } as const
 
-export type Fault = 'fail500' | 'fail429' | 'fail401' | 'hang' | 'malformed'
+export const FAULTS = ['fail500', 'fail502', 'fail503', 'fail429', 'fail401', 'hang', 'refused', 'malformed', 'truncated', 'wrongType', 'oversized'] as const
+export type Fault = (typeof FAULTS)[number]
 
 /** The fault a sample id asks the sandbox to produce, if any. */
 export function faultOf(id: string): Fault | undefined {
-  for (const fault of ['fail500', 'fail429', 'fail401', 'hang', 'malformed'] as const) {
+  for (const fault of FAULTS) {
     if (id === SAMPLE[fault] || id === GUMNUT_SAMPLE[fault]) return fault
   }
   return undefined

@@ -12,6 +12,9 @@ export type UpstreamRecord = {
 
 const DEFAULT_TIMEOUT_MS = 5000
 const DEFAULT_MAX_BYTES = 1024 * 1024
+const ERROR_BODY_MAX_BYTES = 64 * 1024 // an error body is read for its trace id and reason only
+const RETRY_JITTER_MS = [50, 150] as const // the one retry waits a random time in this range
+const MIN_ATTEMPT_MS = 100 // no retry when less than this would be left of the deadline
 const PASSED_HEADER = /^(x-ratelimit-[a-z-]+|retry-after)$/i
 
 /** Reads a positive integer setting, falling back when it is absent or malformed. */
@@ -54,50 +57,102 @@ function upstreamError(adapter: ProviderAdapter, status: number, error: unknown,
   return new ApiError(502, 'upstream_rejected', `${name} rejected the lookup with status ${status}.`, { extras })
 }
 
+/** True for what one retry may cure: a dropped connection, or a 502/503/504 without Retry-After. */
+function retryable(err: unknown): boolean {
+  if (!(err instanceof ApiError)) return false
+  if (err.code === 'upstream_unreachable' || err.code === 'upstream_body_incomplete') return true
+  const status = err.extras.upstream_status
+  return err.code === 'upstream_error' && (status === 502 || status === 503 || status === 504)
+}
+
+/** Error bodies are only read for their trace id: keep at most `ERROR_BODY_MAX_BYTES` of them. */
+function boundErrorBodies(fetcher: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await fetcher(input, init)
+    if (response.ok || !response.body) return response
+    const reader = response.body.getReader()
+    const chunks: Uint8Array[] = []
+    let size = 0
+    try {
+      while (size < ERROR_BODY_MAX_BYTES) {
+        const { done, value } = await reader.read()
+        if (done) break
+        chunks.push(value)
+        size += value.byteLength
+      }
+    } catch {
+      // a broken error body is still an error answer
+    }
+    await reader.cancel().catch(() => {})
+    return new Response(new Blob(chunks).slice(0, ERROR_BODY_MAX_BYTES), { status: response.status, statusText: response.statusText, headers: response.headers })
+  }
+}
+
+async function attempt(adapter: ProviderAdapter, key: LookupKey, deps: UpstreamDeps, maxBytes: number): Promise<UpstreamRecord> {
+  let call
+  try {
+    call = await adapter.call(key, { ...deps, fetch: boundErrorBodies(deps.fetch) })
+  } catch (err) {
+    if (err instanceof ApiError || deps.signal.aborted) throw err
+    throw new ApiError(502, 'upstream_unreachable', `${adapter.name} could not be reached.`, { cause: err })
+  }
+  const { response } = call
+  const headers = passedHeaders(response.headers)
+  if (!response.ok) throw upstreamError(adapter, response.status, call.error, headers)
+  let body: string
+  try {
+    body = await readBounded(call.data, maxBytes)
+  } catch (err) {
+    if (err instanceof ApiError || deps.signal.aborted) throw err
+    throw new ApiError(502, 'upstream_body_incomplete', `${adapter.name}'s answer broke off before its end.`, { cause: err })
+  }
+  const invalid = () =>
+    new ApiError(502, 'upstream_invalid_response', `${adapter.name} answered with a body that is not the asset its spec promises.`, {
+      extras: { upstream_status: response.status },
+    })
+  if (!/\bjson\b/i.test(response.headers.get('content-type') ?? '')) throw invalid()
+  let record: unknown
+  try {
+    record = JSON.parse(body)
+  } catch {
+    throw invalid()
+  }
+  if (!adapter.isRecord(record)) throw invalid()
+  return { status: response.status, body, record, headers }
+}
+
 /**
- * Makes one upstream call for `key` within `UPSTREAM_TIMEOUT_MS` and maps every outcome:
- * a spec-shaped record, or an `ApiError` with a precise status and stable code.
+ * Looks `key` up at its provider within one deadline (`UPSTREAM_TIMEOUT_MS`) and maps every outcome:
+ * a spec-shaped record, or an `ApiError` with a precise status and stable code. A dropped connection
+ * or a 502/503/504 is retried once, after a random pause, and only while the deadline allows;
+ * a `Retry-After` is answered to the client, never slept on.
  */
-export async function fetchRecord(
-  adapter: ProviderAdapter,
-  key: LookupKey,
-  deps: Omit<UpstreamDeps, 'signal'>,
-): Promise<UpstreamRecord> {
+export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps: Omit<UpstreamDeps, 'signal'>): Promise<UpstreamRecord> {
   const timeoutMs = intSetting(deps.env.UPSTREAM_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)
   const maxBytes = intSetting(deps.env.UPSTREAM_MAX_BYTES, DEFAULT_MAX_BYTES)
+  const start = Date.now()
   const controller = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = () => new ApiError(504, 'upstream_timeout', `${adapter.name} did not answer within ${timeoutMs} ms.`)
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort()
-      reject(new ApiError(504, 'upstream_timeout', `${adapter.name} did not answer within ${timeoutMs} ms.`))
+      reject(timeout())
     }, timeoutMs)
   })
+  const within = <T>(work: Promise<T>) => Promise.race([work, deadline])
   try {
-    const call = await Promise.race([adapter.call(key, { ...deps, signal: controller.signal }), deadline])
-    const { response } = call
-    const headers = passedHeaders(response.headers)
-    if (!response.ok) throw upstreamError(adapter, response.status, call.error, headers)
-    const body = await Promise.race([readBounded(call.data, maxBytes), deadline])
-    const invalid = () =>
-      new ApiError(502, 'upstream_invalid_response', `${adapter.name} answered with a body that is not the asset its spec promises.`, {
-        extras: { upstream_status: response.status },
-      })
-    if (!/\bjson\b/i.test(response.headers.get('content-type') ?? '')) throw invalid()
-    let record: unknown
-    try {
-      record = JSON.parse(body)
-    } catch {
-      throw invalid()
+    for (let tries = 1; ; tries++) {
+      try {
+        return await within(attempt(adapter, key, { ...deps, signal: controller.signal }, maxBytes))
+      } catch (err) {
+        if (controller.signal.aborted) throw timeout()
+        const pause = RETRY_JITTER_MS[0] + Math.random() * (RETRY_JITTER_MS[1] - RETRY_JITTER_MS[0])
+        const left = timeoutMs - (Date.now() - start)
+        if (tries > 1 || !retryable(err) || left < pause + MIN_ATTEMPT_MS) throw err
+        await within(new Promise((resolve) => setTimeout(resolve, pause)))
+      }
     }
-    if (!adapter.isRecord(record)) throw invalid()
-    return { status: response.status, body, record, headers }
-  } catch (err) {
-    if (err instanceof ApiError) throw err
-    if (controller.signal.aborted) {
-      throw new ApiError(504, 'upstream_timeout', `${adapter.name} did not answer within ${timeoutMs} ms.`)
-    }
-    throw new ApiError(502, 'upstream_unreachable', `${adapter.name} could not be reached.`, { cause: err })
   } finally {
     if (timer !== undefined) clearTimeout(timer)
   }
