@@ -40,5 +40,6 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/leak-scan.ts'],
   },
 })

@@ -3,6 +3,7 @@ import { expect } from 'vitest'
 import { clearKeyCache, digestKey, KEY_PREFIX, type KeyRecord, type KeyScopes } from '../src/http/auth'
 import { resetSpotifyTokenState } from '../src/providers/spotify-token'
 import { sandboxStats } from '../src/sandbox/app'
+import { recordResponse } from './setup/leak-scan'
 import { clearMemoryTier, forgetEdgeEntries } from '../src/cache/build'
 import { resetInflight } from '../src/cache/tiered-cache'
 import { resetReplayGuard } from '../src/freshness/replay-guard'
@@ -13,11 +14,13 @@ export const DEV_KEY = 'ae_test_dev_key'
 export const ORIGIN = 'https://gateway.asset-edge.test'
 
 /** Calls the Worker's default export, as a client would, with the dev key unless told otherwise. */
-export function call(path: string, init: RequestInit & { key?: string | null } = {}): Promise<Response> {
+export async function call(path: string, init: RequestInit & { key?: string | null } = {}): Promise<Response> {
   const { key = DEV_KEY, ...rest } = init
   const headers = new Headers(rest.headers)
   if (key !== null && !headers.has('authorization') && !headers.has('x-api-key')) headers.set('authorization', `Bearer ${key}`)
-  return exports.default.fetch(new Request(new URL(path, ORIGIN), { ...rest, headers }))
+  const response = await exports.default.fetch(new Request(new URL(path, ORIGIN), { ...rest, headers }))
+  await recordResponse(response)
+  return response
 }
 
 /** Stores a gateway key in KV the way `npm run keys -- create` does, and returns it. */
@@ -84,6 +87,7 @@ export async function callApp(
   const response = await app.fetch(new Request(new URL(path, ORIGIN), { ...options.init, headers }), { ...env, ...options.env }, ctx)
   // Background work (cache writes, refreshes) finishes before the caller looks, so tests are deterministic.
   while (pending.length > 0) await Promise.allSettled(pending.splice(0))
+  await recordResponse(response)
   return { response }
 }
 

@@ -4,8 +4,9 @@ import type { CacheOutcome } from '../cache/tiered-cache'
 import { type KeyRecord, gatewayAuth, requireProviderScope } from '../http/auth'
 import { type LookupDeps, lookupAsset, notFoundError } from '../lookup'
 import { PROVIDERS } from '../providers'
+import type { LogFacts } from '../http/access-log'
 
-type LookupEnv = { Bindings: Env; Variables: { key: KeyRecord; lookup: LookupDeps; requestId: string } }
+type LookupEnv = { Bindings: Env; Variables: { key: KeyRecord; lookup: LookupDeps; requestId: string; log: LogFacts } }
 
 /** True when `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for this header). */
 function matches(ifNoneMatch: string | undefined, etag: string): boolean {
@@ -36,6 +37,7 @@ lookups.use(gatewayAuth())
 
 for (const adapter of Object.values(PROVIDERS)) {
   lookups.get(adapter.route, async (c) => {
+    c.var.log.provider = adapter.name
     // Scope before cache: a key without this provider's scope never reads its entries.
     requireProviderScope(c.var.key, adapter.name)
     const key = adapter.parse(c.req.param(), new URL(c.req.url).searchParams)

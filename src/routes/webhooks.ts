@@ -4,6 +4,7 @@ import { frameioEffect } from '../freshness/frameio-events'
 import { verifyFrameioSignature, WEBHOOK_TOLERANCE_S } from '../freshness/frameio-signature'
 import { seenBefore } from '../freshness/replay-guard'
 import { ApiError } from '../http/problem'
+import { configuredSecrets, redactText } from '../http/redact'
 import type { LookupDeps } from '../lookup'
 import { isObject } from '../providers/record'
 
@@ -48,7 +49,7 @@ webhooks.post('/webhooks/frameio', async (c) => {
   // Answer at once; the invalidation and re-fetch continue after the response.
   lookup.waitUntil(
     applyAssetEvent(lookup, { provider: 'frameio', ids: { asset_id: resource.id }, effect }).catch((err: unknown) => {
-      console.error(JSON.stringify({ level: 'error', request_id: requestId, message: 'webhook event not applied', type, error: String(err) }))
+      console.error(JSON.stringify({ level: 'error', request_id: requestId, message: 'webhook event not applied', type, error: redactText(String(err), configuredSecrets(c.env)) }))
     }),
   )
   return c.json({ received: true, type, effect }, 202)

@@ -1,0 +1,88 @@
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { configuredSecrets, redactText, redactUrl } from '../src/http/redact'
+import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
+import { callApp, resetState } from './helpers'
+import { captured, findLeaks } from './setup/leak-scan'
+
+beforeEach(resetState)
+
+const accessLines = () =>
+  captured.logs
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>
+      } catch {
+        return undefined
+      }
+    })
+    .filter((line): line is Record<string, unknown> => line !== undefined && 'route' in line)
+
+describe('one JSON log line per request', () => {
+  it('names request id, route, provider, cache status, upstream status and time, duration', async () => {
+    const before = accessLines().length
+    const miss = await callApp(`/sync/v2/assets/${SAMPLE.video}`)
+    const hit = await callApp(`/sync/v2/assets/${SAMPLE.video}`)
+    const lines = accessLines().slice(before)
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatchObject({
+      request_id: miss.response.headers.get('x-request-id'),
+      method: 'GET',
+      route: '/sync/v2/assets/:id',
+      status: 200,
+      provider: 'sync',
+      cache_status: 'asset-edge; fwd=miss; stored',
+      upstream_status: 200,
+    })
+    expect(lines[0]?.upstream_ms).toBeTypeOf('number')
+    expect(lines[0]?.duration_ms).toBeTypeOf('number')
+    expect(lines[1]).toMatchObject({ request_id: hit.response.headers.get('x-request-id'), cache_status: expect.stringMatching(/hit; detail=memory/) })
+    expect(lines[1]?.upstream_status).toBeUndefined()
+  })
+
+  it('logs upstream failures with the code and upstream status', async () => {
+    const before = accessLines().length
+    await callApp(`/gumnut/api/assets/${GUMNUT_SAMPLE.fail500}`)
+    expect(accessLines().slice(before)[0]).toMatchObject({ status: 502, code: 'upstream_error', upstream_status: 500, provider: 'gumnut' })
+  })
+
+  it('redacts link tokens in paths', async () => {
+    const before = accessLines().length
+    await callApp('/r/v1.k2.eyJhIjoxfQ.c2lnbmF0dXJl', { key: 'unused' })
+    expect(accessLines().slice(before)[0]?.path).toBe('/r/[redacted]')
+  })
+})
+
+describe('redaction', () => {
+  it('removes signed-URL secrets, tokens and keys', () => {
+    expect(redactUrl('/a?X-Amz-Date=20261123T180000Z&X-Amz-Signature=deadbeef&verify=abc&dl=1&token=a.b.c&Signature=x&include=faces')).toBe(
+      '/a?X-Amz-Date=20261123T180000Z&X-Amz-Signature=[redacted]&verify=[redacted]&dl=[redacted]&token=[redacted]&Signature=[redacted]&include=faces',
+    )
+    const secrets = configuredSecrets(env)
+    expect(secrets).toContain(env.SYNC_API_KEY)
+    expect(secrets).toContain(env.FRAMEIO_WEBHOOK_SECRET)
+    const text = `failed with ${env.GUMNUT_API_KEY} and Bearer abc.def and ae_0123456789abcdef at https://m.test/x.mp4?Expires=1&Signature=zzz`
+    const out = redactText(text, secrets)
+    expect(out).not.toContain(env.GUMNUT_API_KEY)
+    expect(out).not.toContain('abc.def')
+    expect(out).not.toContain('ae_0123456789abcdef')
+    expect(out).not.toContain('zzz')
+    expect(out).toContain('Expires=1')
+  })
+})
+
+describe('the leak scan that runs after every test file', () => {
+  it('catches secrets, keys, link tokens and signatures', () => {
+    expect(findLeaks([`x ${env.SPOTIFY_REFRESH_TOKEN}`], [])).toHaveLength(1)
+    expect(findLeaks(['auth: Bearer abcdef'], [])).toHaveLength(1)
+    expect(findLeaks(['key ae_abcdefghijklmnop'], [])).toHaveLength(1)
+    expect(findLeaks(['GET /r/v1.k2.eyJhIjoxfQ.sig'], [])).toHaveLength(1)
+    expect(findLeaks(['https://m.test/a?X-Amz-Signature=abc'], [])).toHaveLength(1)
+    expect(findLeaks([], [`{"error":"${env.FRAMEIO_WEBHOOK_SECRET}"}`])).toHaveLength(1)
+    expect(findLeaks(['GET /r/[redacted] X-Amz-Signature=[redacted]'], ['{"ok":true}'])).toEqual([])
+  })
+
+  it('has seen this file\'s log lines', () => {
+    expect(captured.logs.length).toBeGreaterThan(0)
+  })
+})
