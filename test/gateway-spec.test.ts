@@ -2,10 +2,13 @@ import { Validator } from '@cfworker/json-schema'
 import { exports } from 'cloudflare:workers'
 import createClient from 'openapi-fetch'
 import { beforeEach, describe, expect, it } from 'vitest'
+import { createApp } from '../src/app'
+import { signFrameioWebhook } from '../src/freshness/frameio-signature'
 import type { paths } from '../src/generated/asset-edge'
 import spec from '../src/generated/asset-edge.openapi.json'
+import { SANDBOX_PREFIX } from '../src/sandbox/app'
 import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
-import { DEV_KEY, ORIGIN, resetState } from './helpers'
+import { createKey, DEV_KEY, ORIGIN, resetState, sandboxStats } from './helpers'
 
 /**
  * Calls the Worker through an openapi-fetch client typed from `openapi/asset-edge.yaml` and checks
@@ -19,12 +22,16 @@ const client = createClient<paths>({
 
 const pointer = (...parts: string[]) => `#/${parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`
 
+type Method = 'get' | 'post'
+type SpecResponse = { $ref?: string; content?: Record<string, unknown> }
+type SpecPaths = Record<string, Partial<Record<string, { responses: Record<string, SpecResponse> }>>>
+
 /** Resolves a `$ref`'d response object to its schema pointer for one content type. */
-function schemaPointer(path: string, status: number): { pointer: string; mediaType: string } {
-  const doc = spec as unknown as { paths: Record<string, { get: { responses: Record<string, { $ref?: string; content?: Record<string, unknown> }> } }> }
-  let response = doc.paths[path]?.get.responses[String(status)]
-  let base = pointer('paths', path, 'get', 'responses', String(status))
-  expect(response, `${path} declares ${status}`).toBeDefined()
+function schemaPointer(path: string, status: number, method: Method = 'get'): { pointer: string; mediaType: string } {
+  const doc = spec as unknown as { paths: SpecPaths }
+  let response = doc.paths[path]?.[method]?.responses[String(status)]
+  let base = pointer('paths', path, method, 'responses', String(status))
+  expect(response, `${method.toUpperCase()} ${path} declares ${status}`).toBeDefined()
   if (response?.$ref) {
     base = response.$ref
     const name = response.$ref.split('/').pop() ?? ''
@@ -34,13 +41,17 @@ function schemaPointer(path: string, status: number): { pointer: string; mediaTy
   return { pointer: `${base}/content/${mediaType.replace(/~/g, '~0').replace(/\//g, '~1')}/schema`, mediaType }
 }
 
-async function expectConforms(path: string, response: Response, body: unknown) {
-  const { pointer: ptr, mediaType } = schemaPointer(path, response.status)
+/** Checks `body` against the schema the spec declares for `method path` at `response.status` (GET unless told). */
+async function expectConforms(path: string, response: Response, body: unknown, method: Method = 'get') {
+  const { pointer: ptr, mediaType } = schemaPointer(path, response.status, method)
   expect(response.headers.get('content-type') ?? '').toContain(mediaType)
   const validator = new Validator({ ...(spec as object), $ref: ptr } as never, '2020-12', false)
   const result = validator.validate(body)
-  expect(result.errors.map((e) => `${e.instanceLocation}: ${e.error}`), `${path} ${response.status}`).toEqual([])
+  expect(result.errors.map((e) => `${e.instanceLocation}: ${e.error}`), `${method.toUpperCase()} ${path} ${response.status}`).toEqual([])
 }
+
+/** A Hono route path as the spec writes it: `:param` (with any `{pattern}` or `?`) becomes `{param}`. */
+const specPath = (honoPath: string) => honoPath.replace(/:([A-Za-z_][A-Za-z0-9_]*)(\{[^}]*\})?\??/g, '{$1}')
 
 beforeEach(resetState)
 
@@ -118,6 +129,90 @@ describe('the gateway behaves as openapi/asset-edge.yaml says', () => {
     expect(docs.data).toContain('/openapi.json')
   })
 
+  it('only-if-cached: 504 not_cached when nothing is cached, without asking the provider', async () => {
+    const onlyIfCached = { 'Cache-Control': 'only-if-cached' }
+    const { error, response } = await client.GET('/sync/v2/assets/{id}', { params: { path: { id: SAMPLE.audio }, header: onlyIfCached } })
+    expect(response.status).toBe(504)
+    expect(error).toMatchObject({ code: 'not_cached', status: 504 })
+    expect(response.headers.get('cache-status')).toBe('asset-edge; fwd=miss; detail=only-if-cached')
+    expect(sandboxStats.calls('sync')).toBe(0)
+    await expectConforms('/sync/v2/assets/{id}', response, error)
+
+    // Once cached, the same request is answered from the cache.
+    expect((await client.GET('/sync/v2/assets/{id}', { params: { path: { id: SAMPLE.audio } } })).response.status).toBe(200)
+    const cached = await client.GET('/sync/v2/assets/{id}', { params: { path: { id: SAMPLE.audio }, header: onlyIfCached } })
+    expect(cached.response.status).toBe(200)
+    expect(cached.response.headers.get('cache-status')).toMatch(/^asset-edge; hit; /)
+    expect(sandboxStats.calls('sync')).toBe(1)
+    await expectConforms('/sync/v2/assets/{id}', cached.response, cached.data)
+  })
+
+  it('POST /purge', async () => {
+    const asset = { asset_id: GUMNUT_SAMPLE.image }
+    expect((await client.GET('/gumnut/api/assets/{asset_id}', { params: { path: asset } })).response.status).toBe(200)
+    const { data, response } = await client.POST('/purge', { body: { provider: 'gumnut', assets: [asset] } })
+    expect(response.status).toBe(200)
+    expect(data).toMatchObject({ provider: 'gumnut', assets: 1, keys_removed: [`gumnut/${GUMNUT_SAMPLE.image}`], edge_everywhere: 'not_configured' })
+    await expectConforms('/purge', response, data, 'post')
+
+    const notAdmin = await createKey({ providers: ['*'], links: true, admin: false })
+    const forbidden = await client.POST('/purge', { body: { provider: 'gumnut', assets: [asset] }, headers: { authorization: `Bearer ${notAdmin}` } })
+    expect(forbidden.response.status).toBe(403)
+    expect(forbidden.error).toMatchObject({ code: 'forbidden_scope' })
+    await expectConforms('/purge', forbidden.response, forbidden.error, 'post')
+
+    const unknown = await client.POST('/purge', { body: { provider: 'dropbox' as 'sync', assets: [{ id: SAMPLE.video }] } })
+    expect(unknown.response.status).toBe(422)
+    await expectConforms('/purge', unknown.response, unknown.error, 'post')
+    const empty = await client.POST('/purge', { body: { provider: 'sync', assets: [] } })
+    expect(empty.response.status).toBe(400)
+    await expectConforms('/purge', empty.response, empty.error, 'post')
+  })
+
+  it('GET /admin/cache', async () => {
+    await client.GET('/sync/v2/assets/{id}', { params: { path: { id: SAMPLE.video } } })
+    const { data, response } = await client.GET('/admin/cache')
+    expect(response.status).toBe(200)
+    expect(data?.memory?.entries).toBeGreaterThan(0)
+    await expectConforms('/admin/cache', response, data)
+
+    const notAdmin = await createKey({ providers: ['*'] })
+    const forbidden = await client.GET('/admin/cache', { headers: { authorization: `Bearer ${notAdmin}` } })
+    expect(forbidden.response.status).toBe(403)
+    await expectConforms('/admin/cache', forbidden.response, forbidden.error)
+  })
+
+  it('POST /webhooks/frameio', async () => {
+    const secret = 'test-frameio-webhook-secret' // FRAMEIO_WEBHOOK_SECRET in vitest.config.ts
+    const deliver = async (event: { type: string; resource: { type?: string; id: string } }) => {
+      const raw = JSON.stringify(event)
+      const signed = await signFrameioWebhook(secret, raw, Math.floor(Date.now() / 1000))
+      return client.POST('/webhooks/frameio', {
+        params: { header: { 'X-Frameio-Request-Timestamp': signed['x-frameio-request-timestamp'] ?? '', 'X-Frameio-Signature': signed['x-frameio-signature'] ?? '' } },
+        body: event,
+        bodySerializer: () => raw, // the bytes signed are the bytes sent
+      })
+    }
+
+    const applied = await deliver({ type: 'asset.created', resource: { type: 'asset', id: SAMPLE.image } })
+    expect(applied.response.status).toBe(202)
+    expect(applied.data).toEqual({ received: true, type: 'asset.created', effect: 'invalidate' })
+    await expectConforms('/webhooks/frameio', applied.response, applied.data, 'post')
+
+    const ignored = await deliver({ type: 'comment.created', resource: { type: 'comment', id: 'c1' } })
+    expect(ignored.response.status).toBe(202)
+    expect(ignored.data).toEqual({ received: true, ignored: true, type: 'comment.created' })
+    await expectConforms('/webhooks/frameio', ignored.response, ignored.data, 'post')
+
+    const unsigned = await client.POST('/webhooks/frameio', {
+      params: { header: {} as { 'X-Frameio-Request-Timestamp': string; 'X-Frameio-Signature': string } },
+      body: { type: 'asset.updated', resource: { type: 'asset', id: SAMPLE.image } },
+    })
+    expect(unsigned.response.status).toBe(401)
+    expect(unsigned.error).toMatchObject({ code: 'webhook_unsigned' })
+    await expectConforms('/webhooks/frameio', unsigned.response, unsigned.error, 'post')
+  })
+
   it('the schema check itself rejects bodies that break the spec', () => {
     const check = (path: string, status: number, body: unknown) =>
       new Validator({ ...(spec as object), $ref: schemaPointer(path, status).pointer } as never, '2020-12', false).validate(body).valid
@@ -125,6 +220,35 @@ describe('the gateway behaves as openapi/asset-edge.yaml says', () => {
     expect(check('/sync/v2/assets/{id}', 200, { id: 'x', createdAt: 'x', updatedAt: 'x', type: 'GIF', visibility: 'USER' })).toBe(false)
     expect(check('/spotify/ad_accounts/{ad_account_id}/assets/{asset_id}', 200, { id: SAMPLE.image, status: 'DONE' })).toBe(false)
     expect(check('/sync/v2/assets/{id}', 404, { detail: 'not found' })).toBe(false)
+    const checkPost = (path: string, status: number, body: unknown) =>
+      new Validator({ ...(spec as object), $ref: schemaPointer(path, status, 'post').pointer } as never, '2020-12', false).validate(body).valid
+    expect(checkPost('/purge', 200, { provider: 'gumnut', assets: 1, keys_removed: [], edge_everywhere: 'maybe' })).toBe(false)
+    expect(checkPost('/webhooks/frameio', 202, { received: true, type: 'asset.updated', effect: 'explode' })).toBe(false)
+  })
+
+  it('the spec lists every route the Worker serves, and the Worker serves every operation the spec lists', () => {
+    const doc = spec as unknown as { paths: SpecPaths }
+    // Middleware (`use`, `all`) registers as ALL; the sandbox's catch-all is development-only.
+    const served = createApp().routes.filter((r) => r.method !== 'ALL' && !r.path.startsWith(`${SANDBOX_PREFIX}/`))
+    const servedOps = new Set(served.map((r) => `${r.method.toLowerCase()} ${specPath(r.path)}`))
+    expect(servedOps).toContain('post /purge')
+    expect(servedOps).toContain('get /frameio/v2/assets/{asset_id}')
+
+    const unlisted = [...servedOps].filter((op) => {
+      const [method = '', path = ''] = op.split(' ')
+      return !doc.paths[path]?.[method]
+    })
+    expect(unlisted, 'routes served but missing from openapi/asset-edge.yaml').toEqual([])
+
+    const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
+    const unserved = Object.entries(doc.paths).flatMap(([path, item]) =>
+      methods
+        .filter((m) => item[m])
+        // Hono answers HEAD with the GET route.
+        .filter((m) => !servedOps.has(`${m} ${path}`) && !(m === 'head' && servedOps.has(`get ${path}`)))
+        .map((m) => `${m} ${path}`),
+    )
+    expect(unserved, 'operations in openapi/asset-edge.yaml no route serves').toEqual([])
   })
 
   it('serves every route the spec lists, and the spec lists every lookup route', async () => {

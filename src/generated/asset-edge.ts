@@ -174,6 +174,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge cached assets
+         * @description Removes every cached variant of the named assets of one provider (every `include` set and
+         *     query flag) from this isolate's memory, this data centre's Cache API and KV, so the next
+         *     lookup asks the provider. Needs a key with the `admin` capability.
+         *
+         *     Each asset is named by its lookup route's path ids, under the names of that route's path
+         *     parameters (for example `{ "asset_id": "…" }` for Gumnut and Frame.io,
+         *     `{ "ad_account_id": "…", "asset_id": "…" }` for Spotify, `{ "id": "…" }` for Sync); ids are
+         *     checked as the lookup route checks them (400 `invalid_id`). When `CF_ZONE_ID` and
+         *     `CF_API_TOKEN` are configured the assets are also purged by cache tag in every data centre
+         *     (`edge_everywhere`).
+         */
+        post: operations["purgeAssets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/cache": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Memory-tier statistics
+         * @description The size and limits of this isolate's in-memory cache tier (`null` when the memory tier is switched off with `MEMORY_CACHE_MAX_ENTRIES=0`). Other isolates keep their own. Needs a key with the `admin` capability. Never cached.
+         */
+        get: operations["getCacheStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/frameio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a Frame.io webhook
+         * @description Frame.io's webhook deliveries. Needs no gateway key: the delivery is authenticated by
+         *     Frame.io's signature headers.
+         *
+         *     **Signature.** `X-Frameio-Signature` is `v0=<hex>`, the hex (either case) of HMAC-SHA256
+         *     keyed with the webhook's secret over the string `v0:{timestamp}:{raw body}`,
+         *     where `{timestamp}` is the `X-Frameio-Request-Timestamp` header (unix seconds) exactly as
+         *     sent and `{raw body}` the request body bytes exactly as sent. The gateway compares in
+         *     constant time against the current secret (`FRAMEIO_WEBHOOK_SECRET`) and, during a
+         *     rotation, the previous one (`FRAMEIO_WEBHOOK_SECRET_PREVIOUS`). The timestamp must be
+         *     within 5 minutes of the gateway's clock, and a (timestamp, signature) pair is accepted
+         *     once: a replay is refused.
+         *
+         *     **Effect.** Events about assets (`resource.type` `asset`, or absent) change the cache of
+         *     the Frame.io asset `resource.id`: `asset.ready`, `asset.updated`, `asset.label.updated`
+         *     and `asset.versioned` re-warm it from Frame.io (`rewarm`); `asset.deleted` records it as
+         *     deleted (`deleted`); any other `asset.*` event drops its cached copies (`invalidate`).
+         *     Other events are acknowledged and ignored (`ignored: true`). The answer is 202 at once;
+         *     the cache work continues after it.
+         */
+        post: operations["receiveFrameioWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -251,21 +337,22 @@ export interface components {
          *     not on `title` or `detail`. The set of codes is open; the current ones are:
          *
          *     * 400 — `invalid_id`, `invalid_query`, `unknown_query_parameter`, `invalid_body`,
-         *       `unknown_field`, `malformed_link_token`;
-         *     * 401 — `missing_api_key`, `invalid_api_key`;
+         *       `unknown_field`, `malformed_link_token`, `webhook_malformed`;
+         *     * 401 — `missing_api_key`, `invalid_api_key`, `webhook_unsigned`, `webhook_bad_timestamp`,
+         *       `webhook_bad_signature`, `webhook_stale`, `webhook_replayed`;
          *     * 403 — `forbidden_scope`, `invalid_link_signature`, `unknown_link_key`;
          *     * 404 — `asset_not_found`, `asset_not_ready`, `variant_not_available`, `not_found` (no
          *       such route);
          *     * 410 — `link_expired`;
-         *     * 413 — `body_too_large`;
+         *     * 413 — `body_too_large`, `webhook_too_large`;
          *     * 422 — `invalid_include`, `unknown_provider`, `unknown_variant`, `invalid_ttl`;
          *     * 429 — `upstream_rate_limited`;
          *     * 500 — `internal_error`, `links_not_configured`;
          *     * 502 — `upstream_auth_failed`, `spotify_reauthorization_required`, `upstream_error`,
          *       `upstream_rejected`, `upstream_invalid_response`, `upstream_body_too_large`,
-         *       `upstream_unreachable`, `media_url_refused`;
+         *       `upstream_body_incomplete`, `upstream_unreachable`, `media_url_refused`;
          *     * 503 — `upstream_unavailable`, `key_store_unavailable`;
-         *     * 504 — `upstream_timeout`.
+         *     * 504 — `upstream_timeout`, `not_cached`.
          *
          *     Other members may be added; clients must ignore members they do not know.
          */
@@ -388,6 +475,96 @@ export interface components {
             expires_at: string;
             /** @description The variant the link leads to. */
             variant: string;
+        };
+        /** @description The assets of one provider whose cached copies are to be dropped. */
+        PurgeRequest: {
+            provider: components["schemas"]["ProviderName"];
+            /** @description The assets, each named by its lookup route's path ids under the names of that route's path parameters. */
+            assets: {
+                [key: string]: string;
+            }[];
+        };
+        /**
+         * @description A provider the gateway looks assets up at.
+         * @enum {string}
+         */
+        ProviderName: "spotify" | "sync" | "gumnut" | "frameio";
+        /** @description What a purge removed. */
+        PurgeResult: {
+            provider: components["schemas"]["ProviderName"];
+            /** @description How many assets were purged. */
+            assets: number;
+            /** @description The cache keys removed from this isolate's memory, this data centre's Cache API and KV (`<provider>/<ids>`, plus `?<query>` for each cached variant). */
+            keys_removed: string[];
+            /**
+             * @description The purge by cache tag in every data centre: `purged`; `not_configured` when `CF_ZONE_ID` or `CF_API_TOKEN` is not set (only this data centre was purged); `failed` when Cloudflare's purge API refused or could not be reached (other data centres keep their copies until they expire).
+             * @enum {string}
+             */
+            edge_everywhere: "purged" | "not_configured" | "failed";
+        };
+        /** @description Statistics of this isolate's cache tiers. */
+        CacheStats: {
+            /** @description The in-memory tier of this isolate, or `null` when it is switched off. */
+            memory: components["schemas"]["MemoryTierStats"] | null;
+        };
+        /** @description Size and limits of one isolate's in-memory tier. */
+        MemoryTierStats: {
+            /** @description Entries held now. */
+            entries: number;
+            /** @description Estimated memory held now by the entries (bodies and entity tags as UTF-16, plus a fixed overhead each). */
+            bytes: number;
+            /** @description The byte limit (`MEMORY_CACHE_MAX_BYTES`, default 32 MiB). */
+            maxBytes: number;
+            /** @description The entry limit (`MEMORY_CACHE_MAX_ENTRIES`, default 5000). */
+            maxEntries: number;
+        };
+        /** @description A Frame.io webhook event. Only `type` and `resource` are read; every other field is accepted and ignored. */
+        FrameioWebhookEvent: {
+            /**
+             * @description The event type, e.g. `asset.updated`, `asset.deleted`, `comment.created`.
+             * @example asset.updated
+             */
+            type: string;
+            /** @description What the event is about. */
+            resource: {
+                /**
+                 * @description The resource's type; events about an `asset` (or without a type) concern the cache.
+                 * @example asset
+                 */
+                type?: string;
+                /** @description The resource's id; for an asset, its UUID. */
+                id: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description The user whose action caused the event. */
+            user?: {
+                id?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description The team the resource belongs to. */
+            team?: {
+                id?: string;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description The acknowledgement of a webhook delivery. */
+        WebhookReceipt: {
+            /** @constant */
+            received: true;
+            /** @description The event type received. */
+            type: string;
+            /**
+             * @description What the event does to the asset's cache: `invalidate` (drop its cached copies), `rewarm` (fetch it again now and store it everywhere), `deleted` (record it as deleted). Absent when the event is ignored.
+             * @enum {string}
+             */
+            effect?: "invalidate" | "rewarm" | "deleted";
+            /** @description True when the event does not concern a cached asset and changed nothing. */
+            ignored?: boolean;
         };
         /** @description Liveness of the gateway. */
         Health: {
@@ -1404,7 +1581,7 @@ export interface components {
             };
             content?: never;
         };
-        /** @description The request is malformed: an id of the wrong shape (`invalid_id`), a bad query value (`invalid_query`) or a query parameter the route does not declare (`unknown_query_parameter`). `param` names the offending parameter. For `POST /links` also a body that is not a JSON object (`invalid_body`) or has a field that is no link field, id or query parameter (`unknown_field`); for `/r/{token}` a token that is not a well-formed link (`malformed_link_token`). */
+        /** @description The request is malformed: an id of the wrong shape (`invalid_id`), a bad query value (`invalid_query`) or a query parameter the route does not declare (`unknown_query_parameter`). `param` names the offending parameter. For `POST /links` also a body that is not a JSON object (`invalid_body`) or has a field that is no link field, id or query parameter (`unknown_field`); for `POST /purge` a body that is not `{ provider, assets }` with 1–100 objects of string ids (`invalid_body`) or an id of the wrong shape (`invalid_id`); for `/r/{token}` a token that is not a well-formed link (`malformed_link_token`). */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1436,7 +1613,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The gateway key lacks the provider's scope or the `links` capability (`forbidden_scope`); or, for `/r/{token}`, the link's signature is not valid (`invalid_link_signature`) or it was signed with a key the gateway no longer lists (`unknown_link_key`). */
+        /** @description The gateway key lacks the provider's scope or the `links` or `admin` capability (`forbidden_scope`); or, for `/r/{token}`, the link's signature is not valid (`invalid_link_signature`) or it was signed with a key the gateway no longer lists (`unknown_link_key`). */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1460,6 +1637,7 @@ export interface components {
         NotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
                 "Cache-Control": components["headers"]["Problem-Cache-Control"];
                 [name: string]: unknown;
             };
@@ -1477,7 +1655,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description An `include` value is not one of the allowed values (`invalid_include`), or a link names an unknown provider (`unknown_provider`) or variant (`unknown_variant`) or a lifetime out of range (`invalid_ttl`, with `max_ttl_s`); `allowed` lists the allowed values. */
+        /** @description An `include` value is not one of the allowed values (`invalid_include`), a link or a purge names an unknown provider (`unknown_provider`), or a link names an unknown variant (`unknown_variant`) or a lifetime out of range (`invalid_ttl`, with `max_ttl_s`); `allowed` lists the allowed values. */
         UnprocessableContent: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1514,6 +1692,7 @@ export interface components {
                 "x-ratelimit-limit": components["headers"]["x-ratelimit-limit"];
                 "x-ratelimit-remaining": components["headers"]["x-ratelimit-remaining"];
                 "x-ratelimit-window": components["headers"]["x-ratelimit-window"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
                 "Cache-Control": components["headers"]["Problem-Cache-Control"];
                 [name: string]: unknown;
             };
@@ -1568,6 +1747,7 @@ export interface components {
         BadGateway: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
                 "Cache-Control": components["headers"]["Problem-Cache-Control"];
                 [name: string]: unknown;
             };
@@ -1591,6 +1771,7 @@ export interface components {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 "Retry-After": components["headers"]["Retry-After"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
                 "Cache-Control": components["headers"]["Problem-Cache-Control"];
                 [name: string]: unknown;
             };
@@ -1608,8 +1789,20 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The provider did not answer in time (`upstream_timeout`), or the request said `Cache-Control: only-if-cached` and nothing usable was cached. */
+        /** @description The provider did not answer in time (`upstream_timeout`), or the request said `Cache-Control: only-if-cached` and nothing usable was cached (`not_cached`, with `Cache-Status: asset-edge; fwd=miss; detail=only-if-cached`; the provider was not asked). */
         GatewayTimeout: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The webhook body is not JSON, lacks a string `type` or a `resource` object with a string `id`, or names an asset whose `resource.id` is not a Frame.io asset id (`webhook_malformed`). Checked after the signature. */
+        WebhookMalformed: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 "Cache-Control": components["headers"]["Problem-Cache-Control"];
@@ -1618,11 +1811,51 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "https://asset-edge.dev/problems/upstream_timeout",
-                 *       "title": "Gateway Timeout",
-                 *       "status": 504,
-                 *       "detail": "gumnut did not answer within 5000 ms.",
-                 *       "code": "upstream_timeout"
+                 *       "type": "https://asset-edge.dev/problems/webhook_malformed",
+                 *       "title": "Bad Request",
+                 *       "status": 400,
+                 *       "detail": "The webhook body lacks `type` or `resource.id`.",
+                 *       "code": "webhook_malformed"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The delivery is not a genuine, fresh Frame.io delivery:
+         *
+         *     * `webhook_unsigned` — `X-Frameio-Request-Timestamp` or `X-Frameio-Signature` is missing;
+         *     * `webhook_bad_timestamp` — the timestamp is not unix seconds;
+         *     * `webhook_stale` — the timestamp is more than 5 minutes away from the gateway's clock;
+         *     * `webhook_bad_signature` — the signature is malformed, matches no configured secret, or
+         *       no secret is configured;
+         *     * `webhook_replayed` — this (timestamp, signature) was already received.
+         */
+        WebhookUnauthorized: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The webhook body is larger than 64 KiB (`webhook_too_large`). */
+        WebhookTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://asset-edge.dev/problems/webhook_too_large",
+                 *       "title": "Content Too Large",
+                 *       "status": 413,
+                 *       "detail": "Webhook bodies are limited to 65536 bytes.",
+                 *       "code": "webhook_too_large"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1638,10 +1871,12 @@ export interface components {
         /**
          * @description Request cache directives (RFC 9111). Supported:
          *
-         *     * `no-cache` or `max-age=0` — do not answer from cache; fetch from the provider now (the
-         *       fresh answer refreshes the cache);
-         *     * `only-if-cached` — answer only from cache, never contacting the provider; when nothing
-         *       usable is cached the answer is 504 Gateway Timeout.
+         *     * `no-cache`, `no-store` or `max-age=0` — do not answer from cache; fetch from the provider
+         *       now (the fresh answer refreshes the cache; `Cache-Status: asset-edge; fwd=request; stored`);
+         *     * `only-if-cached` — answer only from cache, never contacting the provider; a stale copy
+         *       still within its stale-while-revalidate window counts as cached. When nothing usable is
+         *       cached the answer is 504 `not_cached`
+         *       (`Cache-Status: asset-edge; fwd=miss; detail=only-if-cached`).
          *
          *     Other directives are ignored.
          * @example no-cache
@@ -1667,11 +1902,30 @@ export interface components {
         "X-Request-Id": string;
         /**
          * @description How the gateway's cache handled the lookup (RFC 9211), as the cache named `asset-edge`.
-         *     `hit` means answered from cache, `fwd=<reason>` means the provider was asked (e.g.
-         *     `fwd=miss`, `fwd=stale`, `fwd=request` after a request `no-cache`); `detail` names the
-         *     cache tier (e.g. `memory`, `kv`) and `ttl` the seconds of freshness left.
+         *     The values it sends:
+         *
+         *     * `asset-edge; hit; detail=<tier>; ttl=<s>` — a fresh copy from the `memory`, `edge`
+         *       (Cache API) or `kv` tier, fresh for `ttl` more seconds; the provider was not asked;
+         *     * `asset-edge; fwd=stale; detail=revalidating` — a stale copy (stale-while-revalidate),
+         *       served at once while the provider is asked again in the background;
+         *     * `asset-edge; fwd=miss; stored` — nothing usable was cached; fetched from the provider
+         *       and stored;
+         *     * `asset-edge; fwd=stale; stored` — the cached copy was too old to serve; fetched from the
+         *       provider and stored;
+         *     * `asset-edge; fwd=request; stored` — the request said `no-cache`, `no-store` or
+         *       `max-age=0`; fetched from the provider and stored;
+         *     * `asset-edge; fwd=<miss|stale|request>; fwd-status=<status>; detail=stale-if-error` — the
+         *       provider failed (429, 502, 503 or 504: `fwd-status`) and a stale copy still within its
+         *       stale-if-error window was served instead.
+         *
+         *     Problem answers of a lookup carry it too: `asset-edge; fwd=<reason>; fwd-status=<status>`
+         *     when the provider failed and no stale copy could stand in; the 404 `asset_not_found` the
+         *     value a 200 would have carried; the 504 `not_cached` of an `only-if-cached` request
+         *     `asset-edge; fwd=miss; detail=only-if-cached`.
          */
         "Cache-Status": string;
+        /** @description On a problem answer of a lookup, how the cache handled it (RFC 9211; see `Cache-Status` in a 200), e.g. `asset-edge; fwd=miss; fwd-status=504` or, for `not_cached`, `asset-edge; fwd=miss; detail=only-if-cached`. Absent when the problem arose before the cache was consulted. */
+        "Problem-Cache-Status": string;
         /**
          * @description Entity tag of the representation, for `If-None-Match` revalidation.
          * @example "9c1b7e6d0f3a"
@@ -1756,10 +2010,12 @@ export interface operations {
                 /**
                  * @description Request cache directives (RFC 9111). Supported:
                  *
-                 *     * `no-cache` or `max-age=0` — do not answer from cache; fetch from the provider now (the
-                 *       fresh answer refreshes the cache);
-                 *     * `only-if-cached` — answer only from cache, never contacting the provider; when nothing
-                 *       usable is cached the answer is 504 Gateway Timeout.
+                 *     * `no-cache`, `no-store` or `max-age=0` — do not answer from cache; fetch from the provider
+                 *       now (the fresh answer refreshes the cache; `Cache-Status: asset-edge; fwd=request; stored`);
+                 *     * `only-if-cached` — answer only from cache, never contacting the provider; a stale copy
+                 *       still within its stale-while-revalidate window counts as cached. When nothing usable is
+                 *       cached the answer is 504 `not_cached`
+                 *       (`Cache-Status: asset-edge; fwd=miss; detail=only-if-cached`).
                  *
                  *     Other directives are ignored.
                  * @example no-cache
@@ -1841,10 +2097,12 @@ export interface operations {
                 /**
                  * @description Request cache directives (RFC 9111). Supported:
                  *
-                 *     * `no-cache` or `max-age=0` — do not answer from cache; fetch from the provider now (the
-                 *       fresh answer refreshes the cache);
-                 *     * `only-if-cached` — answer only from cache, never contacting the provider; when nothing
-                 *       usable is cached the answer is 504 Gateway Timeout.
+                 *     * `no-cache`, `no-store` or `max-age=0` — do not answer from cache; fetch from the provider
+                 *       now (the fresh answer refreshes the cache; `Cache-Status: asset-edge; fwd=request; stored`);
+                 *     * `only-if-cached` — answer only from cache, never contacting the provider; a stale copy
+                 *       still within its stale-while-revalidate window counts as cached. When nothing usable is
+                 *       cached the answer is 504 `not_cached`
+                 *       (`Cache-Status: asset-edge; fwd=miss; detail=only-if-cached`).
                  *
                  *     Other directives are ignored.
                  * @example no-cache
@@ -1937,10 +2195,12 @@ export interface operations {
                 /**
                  * @description Request cache directives (RFC 9111). Supported:
                  *
-                 *     * `no-cache` or `max-age=0` — do not answer from cache; fetch from the provider now (the
-                 *       fresh answer refreshes the cache);
-                 *     * `only-if-cached` — answer only from cache, never contacting the provider; when nothing
-                 *       usable is cached the answer is 504 Gateway Timeout.
+                 *     * `no-cache`, `no-store` or `max-age=0` — do not answer from cache; fetch from the provider
+                 *       now (the fresh answer refreshes the cache; `Cache-Status: asset-edge; fwd=request; stored`);
+                 *     * `only-if-cached` — answer only from cache, never contacting the provider; a stale copy
+                 *       still within its stale-while-revalidate window counts as cached. When nothing usable is
+                 *       cached the answer is 504 `not_cached`
+                 *       (`Cache-Status: asset-edge; fwd=miss; detail=only-if-cached`).
                  *
                  *     Other directives are ignored.
                  * @example no-cache
@@ -2041,10 +2301,12 @@ export interface operations {
                 /**
                  * @description Request cache directives (RFC 9111). Supported:
                  *
-                 *     * `no-cache` or `max-age=0` — do not answer from cache; fetch from the provider now (the
-                 *       fresh answer refreshes the cache);
-                 *     * `only-if-cached` — answer only from cache, never contacting the provider; when nothing
-                 *       usable is cached the answer is 504 Gateway Timeout.
+                 *     * `no-cache`, `no-store` or `max-age=0` — do not answer from cache; fetch from the provider
+                 *       now (the fresh answer refreshes the cache; `Cache-Status: asset-edge; fwd=request; stored`);
+                 *     * `only-if-cached` — answer only from cache, never contacting the provider; a stale copy
+                 *       still within its stale-while-revalidate window counts as cached. When nothing usable is
+                 *       cached the answer is 504 `not_cached`
+                 *       (`Cache-Status: asset-edge; fwd=miss; detail=only-if-cached`).
                  *
                  *     Other directives are ignored.
                  * @example no-cache
@@ -2198,6 +2460,140 @@ export interface operations {
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    purgeAssets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurgeRequest"];
+            };
+        };
+        responses: {
+            /** @description The assets are purged; `keys_removed` lists the cache keys dropped here. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "provider": "gumnut",
+                     *       "assets": 1,
+                     *       "keys_removed": [
+                     *         "gumnut/asset_sandbox_image",
+                     *         "gumnut/asset_sandbox_image?include=faces"
+                     *       ],
+                     *       "edge_everywhere": "not_configured"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PurgeResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCacheStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This isolate's memory tier. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "memory": {
+                     *         "entries": 12,
+                     *         "bytes": 48213,
+                     *         "maxBytes": 33554432,
+                     *         "maxEntries": 5000
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CacheStats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    receiveFrameioWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description When Frame.io sent the delivery, unix seconds; must be within 5 minutes of now.
+                 * @example 1767225600
+                 */
+                "X-Frameio-Request-Timestamp": string;
+                /**
+                 * @description `v0=` and the hex HMAC-SHA256, keyed with the webhook secret, of `v0:{X-Frameio-Request-Timestamp}:{raw body}`.
+                 * @example v0=5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592
+                 */
+                "X-Frameio-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The Frame.io event, at most 64 KiB, signed byte for byte as sent. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "asset.updated",
+                 *       "resource": {
+                 *         "type": "asset",
+                 *         "id": "7a3e9c51-2b84-4f6d-8e1a-5c9b0d2f4e67"
+                 *       },
+                 *       "user": {
+                 *         "id": "0f6d1a4c-7b1e-4a8e-9c3d-2e5f6a7b8c9d"
+                 *       },
+                 *       "team": {
+                 *         "id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["FrameioWebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description The delivery is genuine and accepted. `effect` says what it does to the cache (applied after this answer); `ignored` is true for events that do not concern a cached asset. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReceipt"];
+                };
+            };
+            400: components["responses"]["WebhookMalformed"];
+            401: components["responses"]["WebhookUnauthorized"];
+            413: components["responses"]["WebhookTooLarge"];
+            500: components["responses"]["InternalServerError"];
         };
     };
     getHealth: {
