@@ -60,6 +60,12 @@ export function parseLinkRequest(adapter: ProviderAdapter, body: Record<string, 
   const idNames = routeParams(adapter.route)
   const ids: Record<string, string> = {}
   const query = new URLSearchParams()
+  const known = [...LINK_FIELDS, ...idNames, ...adapter.queryParams]
+  for (const name of Object.keys(body)) {
+    if (!known.includes(name)) {
+      throw new ApiError(400, 'unknown_field', `Unknown field ${JSON.stringify(name.slice(0, 80))}; allowed: ${known.join(', ')}.`, { extras: { param: name.slice(0, 80), allowed: known } })
+    }
+  }
   for (const [name, value] of Object.entries(body)) {
     if (LINK_FIELDS.includes(name) || value === null || value === undefined) continue
     if (idNames.includes(name)) {

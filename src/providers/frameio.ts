@@ -4,6 +4,7 @@ import { booleanQuery, cacheKeyOf, onlyKnownQuery, patternParam, uuidParam } fro
 import { isObject, own, str, urls } from './record'
 import type { ProviderAdapter } from './types'
 
+const QUERY_PARAMS: readonly string[] = ['include_deleted', 'type']
 const TYPE = /^[a-z_]{1,32}$/
 const VARIANTS = { original: 'original', thumbnail: 'thumb', preview: 'h264_720' } as const
 
@@ -12,8 +13,10 @@ export const frameio: ProviderAdapter = {
   name: 'frameio',
   route: '/frameio/v2/assets/:asset_id',
 
+  queryParams: QUERY_PARAMS,
+
   parse(params, query) {
-    onlyKnownQuery(query, ['include_deleted', 'type'])
+    onlyKnownQuery(query, QUERY_PARAMS)
     const asset_id = uuidParam('asset_id', params.asset_id)
     const includeDeleted = booleanQuery(query, 'include_deleted')
     const types = query.getAll('type')

@@ -4,6 +4,7 @@ import { cacheKeyOf, onlyKnownQuery, patternParam, setQuery } from './params'
 import { isObject, str, urls } from './record'
 import type { ProviderAdapter } from './types'
 
+const QUERY_PARAMS: readonly string[] = ['include']
 /** Gumnut's `include` values; any other is a 422, as Gumnut answers itself. */
 export const GUMNUT_INCLUDES = ['metadata', 'faces', 'people', 'metrics', 'file_data', 'variants'] as const
 const ASSET_ID = /^asset_[A-Za-z0-9_-]{1,64}$/
@@ -32,8 +33,10 @@ export const gumnut: ProviderAdapter = {
   name: 'gumnut',
   route: '/gumnut/api/assets/:asset_id',
 
+  queryParams: QUERY_PARAMS,
+
   parse(params, query) {
-    onlyKnownQuery(query, ['include'])
+    onlyKnownQuery(query, QUERY_PARAMS)
     const asset_id = patternParam('asset_id', params.asset_id, ASSET_ID, '`asset_` followed by 1-64 letters, digits, `_` or `-`')
     const include = setQuery(query, 'include', GUMNUT_INCLUDES)
     const canonical: Record<string, string> = include ? { include } : {}

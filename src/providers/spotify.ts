@@ -5,6 +5,7 @@ import { isObject, own, str, urls } from './record'
 import { forgetSpotifyAccessToken, spotifyAccessToken } from './spotify-token'
 import type { AssetState, ProviderAdapter } from './types'
 
+const QUERY_PARAMS: readonly string[] = []
 const STATES: Record<string, AssetState> = {
   READY: 'ready',
   PROCESSING: 'processing',
@@ -21,8 +22,10 @@ export const spotify: ProviderAdapter = {
   // Spotify has no events: a lookup that sees PROCESSING asks the cron to look again.
   recheckWhilePending: true,
 
+  queryParams: QUERY_PARAMS,
+
   parse(params, query) {
-    onlyKnownQuery(query, [])
+    onlyKnownQuery(query, QUERY_PARAMS)
     const ad_account_id = uuidParam('ad_account_id', params.ad_account_id)
     const asset_id = uuidParam('asset_id', params.asset_id)
     return { provider: 'spotify', ids: { ad_account_id, asset_id }, query: {}, cacheKey: cacheKeyOf('spotify', [ad_account_id, asset_id], {}) }

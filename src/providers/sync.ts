@@ -4,6 +4,7 @@ import { cacheKeyOf, onlyKnownQuery, uuidParam } from './params'
 import { isObject, own, str, urls } from './record'
 import type { ProviderAdapter } from './types'
 
+const QUERY_PARAMS: readonly string[] = []
 const VARIANTS = { original: 'url', thumbnail: 'thumbnailUrl' } as const
 
 /** Sync (sync.so): `GET /v2/assets/{id}`, `x-api-key`. */
@@ -11,8 +12,10 @@ export const sync: ProviderAdapter = {
   name: 'sync',
   route: '/sync/v2/assets/:id',
 
+  queryParams: QUERY_PARAMS,
+
   parse(params, query) {
-    onlyKnownQuery(query, [])
+    onlyKnownQuery(query, QUERY_PARAMS)
     const id = uuidParam('id', params.id)
     return { provider: 'sync', ids: { id }, query: {}, cacheKey: cacheKeyOf('sync', [id], {}) }
   },

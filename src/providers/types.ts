@@ -40,6 +40,8 @@ export interface ProviderAdapter {
   readonly name: ProviderName
   /** Hono path of the mirror route, the provider's own path under `/<name>`. */
   readonly route: string
+  /** Query parameters the lookup accepts (any other is a 400). */
+  readonly queryParams: readonly string[]
   /** Validates path params and query into a canonical key, or throws a 400/422 `ApiError`. */
   parse(params: Record<string, string>, query: URLSearchParams): LookupKey
   /** Makes the one upstream call for `key` through the typed openapi-fetch client. */

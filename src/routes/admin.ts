@@ -9,6 +9,7 @@ import { isObject } from '../providers/record'
 type PurgeEnv = { Bindings: Env; Variables: { key: KeyRecord; lookup: LookupDeps } }
 
 const MAX_ASSETS = 100
+const MAX_BODY_BYTES = 64 * 1024
 
 /** Purges Cloudflare's cache by tag in every data centre, when the zone and a token are configured. */
 async function purgeEverywhere(env: Env, fetcher: typeof fetch, tags: string[]): Promise<'purged' | 'not_configured' | 'failed'> {
@@ -35,7 +36,15 @@ admin.get('/admin/cache', gatewayAuth(), (c) => {
 
 admin.post('/purge', gatewayAuth(), async (c) => {
   requireCapability(c.var.key, 'admin')
-  const body: unknown = await c.req.json().catch(() => undefined)
+  if (Number(c.req.header('content-length') ?? 0) > MAX_BODY_BYTES) throw new ApiError(413, 'body_too_large', `The body exceeds ${MAX_BODY_BYTES} bytes.`)
+  const raw = await c.req.arrayBuffer()
+  if (raw.byteLength > MAX_BODY_BYTES) throw new ApiError(413, 'body_too_large', `The body exceeds ${MAX_BODY_BYTES} bytes.`)
+  let body: unknown
+  try {
+    body = JSON.parse(new TextDecoder().decode(raw))
+  } catch {
+    body = undefined
+  }
   if (!isObject(body) || typeof body.provider !== 'string' || !Array.isArray(body.assets)) {
     throw new ApiError(400, 'invalid_body', 'Send JSON `{ "provider": "<name>", "assets": [ { <the lookup route\'s path ids> } ] }`.')
   }

@@ -24,8 +24,9 @@ export const links = new Hono<LinksEnv>()
 
 async function readJson(req: Request): Promise<unknown> {
   if (Number(req.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) throw tooLarge()
-  const text = await req.text()
-  if (text.length > MAX_BODY_BYTES) throw tooLarge()
+  const bytes = await req.arrayBuffer()
+  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge()
+  const text = new TextDecoder().decode(bytes)
   try {
     return JSON.parse(text)
   } catch {
