@@ -1,48 +1,63 @@
 #!/usr/bin/env node
-// Regenerates src/generated/ from openapi/: TypeScript types for every spec (openapi-typescript,
-// outputs listed in redocly.yaml) and the bundled gateway spec served at /openapi.json.
-// `--check` regenerates into a temporary folder and fails when src/generated/ differs.
+// Regenerates from openapi/: TypeScript types for every spec into src/generated/ (openapi-typescript,
+// outputs listed in redocly.yaml), and the bundled gateway spec into public/openapi.json, served as a
+// static asset at /openapi.json (outside the Worker bundle).
+// `--check` regenerates into a temporary folder and fails when either output differs.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, cpSync, mkdirSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const check = process.argv.includes('--check')
 const root = new URL('..', import.meta.url).pathname
-const generated = join(root, 'src/generated')
+const OUTPUTS = { 'src/generated': null, public: ['openapi.json'] } // folder → files owned (null: the whole folder)
 const bin = (name) => join(root, 'node_modules/.bin', name)
-const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString()
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString()
 
+/** Generates every output under `dir` (a scratch copy of the project's specs). */
 function generateInto(dir) {
-  // openapi-typescript writes to the paths redocly.yaml names; run it in a scratch copy for --check.
-  const work = mkdtempSync(join(tmpdir(), 'asset-edge-codegen-'))
-  cpSync(join(root, 'openapi'), join(work, 'openapi'), { recursive: true })
-  cpSync(join(root, 'redocly.yaml'), join(work, 'redocly.yaml'))
-  mkdirSync(join(work, 'src/generated'), { recursive: true })
-  run(bin('openapi-typescript'), [], work)
-  run(bin('redocly'), ['bundle', 'asset-edge', '--ext', 'json', '-o', join(work, 'src/generated/asset-edge.openapi.json')], work)
-  const spec = JSON.parse(readFileSync(join(work, 'src/generated/asset-edge.openapi.json'), 'utf8'))
-  writeFileSync(join(work, 'src/generated/asset-edge.openapi.json'), `${JSON.stringify(spec, null, 2)}\n`)
-  mkdirSync(dir, { recursive: true })
-  for (const file of readdirSync(join(work, 'src/generated'))) cpSync(join(work, 'src/generated', file), join(dir, file))
-  rmSync(work, { recursive: true, force: true })
+  cpSync(join(root, 'openapi'), join(dir, 'openapi'), { recursive: true })
+  cpSync(join(root, 'redocly.yaml'), join(dir, 'redocly.yaml'))
+  mkdirSync(join(dir, 'src/generated'), { recursive: true })
+  mkdirSync(join(dir, 'public'), { recursive: true })
+  run(bin('openapi-typescript'), [], dir)
+  const bundled = join(dir, 'public/openapi.json')
+  run(bin('redocly'), ['bundle', 'asset-edge', '--ext', 'json', '-o', bundled], dir)
+  writeFileSync(bundled, `${JSON.stringify(JSON.parse(readFileSync(bundled, 'utf8')), null, 2)}\n`)
 }
 
-if (check) {
-  const fresh = mkdtempSync(join(tmpdir(), 'asset-edge-fresh-'))
+const owned = (base, folder) => {
+  const files = OUTPUTS[folder]
+  const path = join(base, folder)
+  return files ?? (existsSync(path) ? readdirSync(path) : [])
+}
+
+const fresh = mkdtempSync(join(tmpdir(), 'asset-edge-codegen-'))
+try {
   generateInto(fresh)
-  const want = readdirSync(fresh).sort()
-  const have = readdirSync(generated).sort()
-  const stale = want.filter((f) => !have.includes(f) || readFileSync(join(fresh, f), 'utf8') !== readFileSync(join(generated, f), 'utf8'))
-  const extra = have.filter((f) => !want.includes(f))
-  rmSync(fresh, { recursive: true, force: true })
-  if (stale.length || extra.length) {
-    console.error(`codegen:check: src/generated is stale (${[...stale, ...extra].join(', ')}); run \`npm run codegen\`.`)
-    process.exit(1)
+  const stale = []
+  for (const folder of Object.keys(OUTPUTS)) {
+    const want = owned(fresh, folder)
+    const have = owned(root, folder)
+    for (const file of new Set([...want, ...have])) {
+      const a = join(fresh, folder, file)
+      const b = join(root, folder, file)
+      if (!existsSync(a) || !existsSync(b) || readFileSync(a, 'utf8') !== readFileSync(b, 'utf8')) stale.push(`${folder}/${file}`)
+    }
   }
-  console.log(`codegen:check: src/generated is up to date (${want.length} files).`)
-} else {
-  rmSync(generated, { recursive: true, force: true })
-  generateInto(generated)
-  console.log(`codegen: wrote ${readdirSync(generated).length} files to src/generated/`)
+  if (check) {
+    if (stale.length) {
+      console.error(`codegen:check: stale ${stale.join(', ')}; run \`npm run codegen\`.`)
+      process.exit(1)
+    }
+    console.log('codegen:check: generated files are up to date.')
+  } else {
+    rmSync(join(root, 'src/generated'), { recursive: true, force: true })
+    cpSync(join(fresh, 'src/generated'), join(root, 'src/generated'), { recursive: true })
+    mkdirSync(join(root, 'public'), { recursive: true })
+    for (const file of OUTPUTS.public) cpSync(join(fresh, 'public', file), join(root, 'public', file))
+    console.log(`codegen: wrote src/generated/ and public/openapi.json (${stale.length} changed)`)
+  }
+} finally {
+  rmSync(fresh, { recursive: true, force: true })
 }
