@@ -1,0 +1,115 @@
+// Cache-hit throughput: the gateway's hits per second ÷ a bare Hono Worker's requests per second
+// for the same body, autocannon against each in alternated rounds of the same run.
+import autocannon from 'autocannon'
+import { AUTH, assetPath, cacheDetail, get, median, round, tally } from './client.mjs'
+import { cpuSnapshot, foreignCpuShare, sleep } from './processes.mjs'
+import { SETTINGS } from './settings.mjs'
+import { bodyOf, counters } from './upstream.mjs'
+
+async function cannon(target, path, seconds, extra = {}) {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${target.port}${path}`,
+    connections: SETTINGS.connections,
+    pipelining: 1,
+    duration: seconds,
+    headers: AUTH,
+    ...extra,
+  })
+  return {
+    rps: result.requests.total / result.duration,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    latencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
+  }
+}
+
+/** Asks until `Cache-Status` names `detail` (the first ask is a miss that fills the tiers). */
+async function prime(target, path, detail) {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const res = await get(target.agent, target.port, path, AUTH)
+    if (res.status !== 200) throw new Error(`${target.name}: priming ${path} answered ${res.status}: ${res.body.slice(0, 200)}`)
+    if (cacheDetail(res.headers['cache-status']) === detail) return res
+    if (Date.now() > deadline) throw new Error(`${target.name}: ${path} never became a ${detail} hit (last: ${res.headers['cache-status']})`)
+    await sleep(50)
+  }
+}
+
+/** What answered during one short untimed round (tallying headers costs the client time). */
+async function hitMix(target, path) {
+  const seen = []
+  await autocannon({
+    url: `http://127.0.0.1:${target.port}${path}`,
+    connections: SETTINGS.connections,
+    duration: 1,
+    headers: AUTH,
+    requests: [{ method: 'GET', onResponse: (status, _body, _ctx, headers) => seen.push(`${status} ${cacheDetail(headers?.['cache-status'])}`) }],
+  })
+  return tally(seen)
+}
+
+/**
+ * `baseline` answers `/sync/v2/assets/{id}` bare and `/cache-floor/…` from `caches.default`;
+ * `memory` is the gateway as configured, `edge` the gateway with MEMORY_CACHE_MAX_ENTRIES=0.
+ */
+export async function hitSection({ baseline, memory, edge }, hitId) {
+  const path = assetPath(hitId)
+  const targets = [
+    { key: 'baseline', target: baseline, path },
+    { key: 'floor', target: baseline, path: `/cache-floor${path}`, detail: 'edge' },
+    { key: 'memory', target: memory, path, detail: 'memory' },
+    { key: 'edge', target: edge, path, detail: 'edge' },
+  ]
+  // Every target must answer the same bytes, or the ratios compare different work.
+  for (const t of targets) {
+    const res = t.detail ? await prime(t.target, t.path, t.detail) : await get(t.target.agent, t.target.port, t.path, AUTH)
+    if (res.body !== bodyOf(hitId)) throw new Error(`${t.key} answers a different body than the upstream serves`)
+  }
+
+  console.log(`  warm-up ${SETTINGS.warmupS} s each`)
+  for (const t of targets) await cannon(t.target, t.path, SETTINGS.warmupS)
+  const callsBefore = counters.calls.get(hitId) ?? 0
+  const rounds = Object.fromEntries(targets.map((t) => [t.key, []]))
+  for (let r = 0; r < SETTINGS.rounds; r++) {
+    // Rotate the order each round, so no target always runs first, last, or after the same one.
+    for (const t of targets.map((_, i) => targets[(i + r) % targets.length])) {
+      const before = cpuSnapshot()
+      const res = await cannon(t.target, t.path, SETTINGS.roundS)
+      const foreignCpu = round(foreignCpuShare(before, cpuSnapshot()), 3)
+      if (res.non2xx || res.errors || res.timeouts) throw new Error(`${t.key}: ${res.non2xx} non-2xx, ${res.errors} errors, ${res.timeouts} timeouts in one round`)
+      const after = t.detail ? cacheDetail((await get(t.target.agent, t.target.port, t.path, AUTH)).headers['cache-status']) : undefined
+      rounds[t.key].push({ rps: round(res.rps, 1), latencyMs: res.latencyMs, foreignCpu, answeredByAfterRound: after })
+    }
+    console.log(`  round ${r + 1}/${SETTINGS.rounds}: ${targets.map((t) => `${t.key} ${rounds[t.key][r].rps.toFixed(0)}`).join(', ')} req/s`)
+  }
+  const upstreamCallsDuringRounds = (counters.calls.get(hitId) ?? 0) - callsBefore
+
+  const summary = (key) => ({
+    medianRps: round(median(rounds[key].map((x) => x.rps)), 1),
+    rounds: rounds[key],
+  })
+  // Each round's ratio pairs it with the baseline round of the same rotation, minutes apart at most.
+  const versusBaseline = async (key) => {
+    const paired = rounds[key].map((x, i) => x.rps / rounds.baseline[i].rps)
+    const t = targets.find((x) => x.key === key)
+    return {
+      ratio: round(median(paired), 3),
+      ratioPerRound: paired.map((x) => round(x, 3)),
+      ratioOfMedians: round(median(rounds[key].map((x) => x.rps)) / median(rounds.baseline.map((x) => x.rps)), 3),
+      ...summary(key),
+      answeredBy: await hitMix(t.target, t.path),
+    }
+  }
+  return {
+    hitId,
+    bodyBytes: Buffer.byteLength(bodyOf(hitId)),
+    baseline: summary('baseline'),
+    memory: await versusBaseline('memory'),
+    edge: await versusBaseline('edge'),
+    cacheApiFloor: await versusBaseline('floor'),
+    upstreamCallsDuringRounds,
+    foreignCpuMedian: round(median(Object.values(rounds).flat().map((x) => x.foreignCpu)), 3),
+  }
+}

@@ -1,0 +1,129 @@
+// The bench's verdicts: one row per measurement (target, measured, met), printed as a table and
+// written into the README between <!-- bench:start --> and <!-- bench:end -->.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT, SETTINGS, TARGETS } from './settings.mjs'
+
+const fmt = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n))
+const rps = (x) => `${fmt(Math.round(x))} req/s`
+
+/** Every row the results support; a section that did not run has no row. */
+export function targetRows(r) {
+  const rows = []
+  const hitRow = (what, x) => {
+    const met = x.ratio >= TARGETS.hitRatio
+    const stretch = x.ratio >= TARGETS.hitRatioStretch ? 'stretch met' : 'stretch not met'
+    rows.push({
+      what,
+      target: `≥ ${TARGETS.hitRatio} (stretch ${TARGETS.hitRatioStretch})`,
+      measured: `${x.ratio.toFixed(2)} (${rps(x.medianRps)} vs ${rps(r.hit.baseline.medianRps)})`,
+      met: met ? `met, ${stretch}` : 'not met',
+    })
+  }
+  if (r.hit) {
+    hitRow('Cache hits from isolate memory ÷ bare Hono', r.hit.memory)
+    hitRow('Cache hits from the Cache API (memory tier off) ÷ bare Hono', r.hit.edge)
+    const f = r.hit.cacheApiFloor
+    rows.push({
+      what: 'Reference: bare Hono reading the body from `caches.default` ÷ bare Hono',
+      target: '— (local Cache API floor)',
+      measured: `${f.ratio.toFixed(2)} (${rps(f.medianRps)})`,
+      met: '—',
+    })
+  }
+  const zipfRow = (what, z) => {
+    if (!z) return
+    const ok = z.upstreamCalls === z.distinctRequested && z.withinOneWindow
+    rows.push({
+      what,
+      target: `= distinct ids requested (${fmt(z.distinctRequested)}) within ${z.freshWindowS} s`,
+      measured: `${fmt(z.upstreamCalls)} calls in ${z.seconds} s`,
+      met: ok ? 'met' : 'not met',
+    })
+  }
+  zipfRow(`Upstream calls, ${fmt(SETTINGS.zipf.lookups)} Zipf lookups (s = ${SETTINGS.zipf.exponent}) over ${fmt(SETTINGS.zipf.ids)} ids`, r.zipf?.memory)
+  zipfRow('… the same, memory tier off', r.zipf?.edge)
+  const coalesceRow = (what, c) => {
+    if (!c) return
+    const ok = c.upstreamCalls === 1 && c.allOk
+    rows.push({ what, target: '1', measured: `${c.upstreamCalls}${c.allOk ? '' : ' (some answers wrong)'}`, met: ok ? 'met' : 'not met' })
+  }
+  coalesceRow(`Upstream calls, ${SETTINGS.coldConcurrent} concurrent cold lookups of one id`, r.coalesce?.memory)
+  coalesceRow('… the same, memory tier off', r.coalesce?.edge)
+  if (r.miss) {
+    rows.push({
+      what: `Latency added on a miss, p50 / p99 (upstream answers in ${SETTINGS.upstreamLatencyMs} ms)`,
+      target: 'reported (no target)',
+      measured: `${r.miss.addedMs.p50.toFixed(1)} / ${r.miss.addedMs.p99.toFixed(1)} ms (whole miss ${r.miss.totalMs.p50.toFixed(1)} / ${r.miss.totalMs.p99.toFixed(1)} ms)`,
+      met: '—',
+    })
+  }
+  if (r.memory) {
+    const m = r.memory
+    const ok = m.withinBound && m.filledPastBound && m.failedLookups === 0
+    const control = m.memoryTierOffControl ? `; +${Math.round(m.memoryTierOffControl.workerdRssMiB.worker.growth)} MiB with the tier off` : ''
+    rows.push({
+      what: `Memory tier full: ${fmt(m.distinctLookups)} distinct ids into a ${fmt(m.after.maxBytes)} B bound`,
+      target: 'bytes ≤ maxBytes',
+      measured: `${fmt(m.after.bytes)} B in ${fmt(m.after.entries)} entries (workerd RSS +${Math.round(m.workerdRssMiB.worker.growth)} MiB${control})`,
+      met: ok ? 'met' : 'not met',
+    })
+  }
+  if (r.bundle) {
+    rows.push({
+      what: 'Worker bundle, gzipped (`wrangler deploy --dry-run`)',
+      target: `≤ ${TARGETS.bundleGzipKiB} KiB`,
+      measured: `${r.bundle.gzipKiB} KiB (${r.bundle.totalKiB} KiB raw)`,
+      met: r.bundle.gzipKiB <= TARGETS.bundleGzipKiB ? 'met' : 'not met',
+    })
+  }
+  return rows
+}
+
+export function printTable(rows) {
+  const head = ['what', 'target', 'measured', 'met']
+  const cells = rows.map((r) => [r.what, r.target, r.measured, r.met])
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
+  const line = (c) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()
+  console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${cells.map(line).join('\n')}\n`)
+}
+
+function markdownTable(rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`
+  return [line(['what', 'target', 'measured', 'met']), line(['---', '---', '---', '---']), ...rows.map((r) => line([r.what, r.target, r.measured, r.met]))].join('\n')
+}
+
+export function readmeSection(results, rows) {
+  const { environment: e, settings: s } = results
+  const noise = results.hit ? ` Other processes used a median ${Math.round(results.hit.foreignCpuMedian * 100)}% of the CPU during the hit rounds.` : ''
+  return [
+    '<!-- bench:start -->',
+    `\`npm run bench\` on ${results.finishedAt.slice(0, 10)} (${e.cpus} × ${e.cpuModel}, Node ${e.node}, wrangler ${e.wrangler}, ${Math.round(results.durationS)} s): ` +
+      `every Worker runs in workerd under \`wrangler dev\`, and Sync is a loopback upstream answering in ${s.upstreamLatencyMs} ms. ` +
+      `Hit ratios come from autocannon (${s.connections} connections, ${s.rounds} alternated rounds of ${s.roundS} s per Worker) against a bare ` +
+      `Hono Worker answering the same body (\`bench/baseline\`), as the median of the per-round ratios.${noise} ` +
+      "The Cache API is Miniflare's local one, so its rows describe this machine more than a Cloudflare data centre. " +
+      'All numbers: [`bench/results.json`](bench/results.json).',
+    '',
+    markdownTable(rows),
+    '<!-- bench:end -->',
+  ].join('\n')
+}
+
+/**
+ * Replaces the marked section of README.md, or appends a "Benchmark" section holding it. Others
+ * edit the rest of the file: read, replace and write back (atomically) in one synchronous step.
+ */
+export function updateReadme(section) {
+  const path = join(ROOT, 'README.md')
+  const text = readFileSync(path, 'utf8')
+  const start = text.indexOf('<!-- bench:start -->')
+  const end = text.indexOf('<!-- bench:end -->')
+  const next =
+    start >= 0 && end > start
+      ? text.slice(0, start) + section + text.slice(end + '<!-- bench:end -->'.length)
+      : `${text.replace(/\s*$/, '\n')}\n## Benchmark\n\n${section}\n`
+  const tmpPath = `${path}.bench-${process.pid}`
+  writeFileSync(tmpPath, next)
+  renameSync(tmpPath, path)
+}

@@ -1,0 +1,35 @@
+// What `npm run bench` measures and how hard (issue 8 item 10). BENCH_* variables override the
+// load shape for quick local runs; targets are fixed here and nowhere else.
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+const num = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback)
+
+export const SETTINGS = {
+  connections: num('BENCH_CONNECTIONS', 32),
+  roundS: num('BENCH_ROUND_S', 5),
+  rounds: num('BENCH_ROUNDS', 5),
+  warmupS: 2,
+  upstreamLatencyMs: num('BENCH_UPSTREAM_MS', 20),
+  zipf: { lookups: 10_000, ids: 1000, exponent: 1.0, concurrency: 32, seed: 0x5eed },
+  coldConcurrent: 200,
+  miss: { warmup: 20, samples: 300, direct: 100, hits: 100 },
+  memoryBound: { maxBytes: 4_194_304, maxEntries: 1_000_000, ttlS: 600, fillFactor: 1.5, concurrency: 32 },
+}
+
+export const TARGETS = {
+  hitRatio: 0.85,
+  hitRatioStretch: 0.95,
+  bundleGzipKiB: 64,
+}
+
+/** The whole run, start to finish; past it the bench stops everything and fails. */
+export const RUN_DEADLINE_MS = 7.5 * 60_000
+/** One wrangler dev from spawn to its first good answer. */
+export const READY_DEADLINE_MS = 120_000
+
+export const DEV_KEY = 'ae_dev_sandbox_key'
+export const UPSTREAM_KEY = 'bench'
+export const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler')

@@ -1,0 +1,56 @@
+// The Workers under test, each its own `wrangler dev` on 127.0.0.1 with its own persisted state.
+import http from 'node:http'
+import { join } from 'node:path'
+import { AUTH, get } from './client.mjs'
+import { freePort, logTail, sleep, startWrangler, tmpDir } from './processes.mjs'
+import { DEV_KEY, READY_DEADLINE_MS, ROOT, UPSTREAM_KEY } from './settings.mjs'
+
+async function devArgs(config, vars) {
+  const [port, inspectorPort] = [await freePort(), await freePort()]
+  const args = [
+    'dev',
+    '--config', config,
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--inspector-port', String(inspectorPort),
+    '--persist-to', join(tmpDir(), `state-${port}`),
+    // Request lines off in every target: each costs Miniflare a loopback call per request.
+    '--log-level', 'warn',
+    '--show-interactive-dev-session=false',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+  ]
+  return { port, args }
+}
+
+function start(name, { port, args }, readyPath) {
+  const child = startWrangler(name, args)
+  return { name, child, port, readyPath, agent: new http.Agent({ keepAlive: true, maxSockets: 256 }) }
+}
+
+/** The gateway (`config`) in sandbox mode, its Sync provider pointed at the loopback upstream. */
+export async function startGateway(name, config, upstreamPort, vars = {}) {
+  const all = { SANDBOX: 'on', DEV_GATEWAY_KEY: DEV_KEY, SYNC_BASE_URL: `http://127.0.0.1:${upstreamPort}`, SYNC_API_KEY: UPSTREAM_KEY, ...vars }
+  return start(name, await devArgs(config, all), '/healthz')
+}
+
+/** The bare Hono Worker (bench/baseline), answering `body`. */
+export async function startBaseline(name, body, readyPath) {
+  return start(name, await devArgs(join(ROOT, 'bench', 'baseline', 'wrangler.toml'), { BENCH_BODY: body }), readyPath)
+}
+
+/** Resolves once `target` answers its ready path with 200; fails if wrangler exits or takes too long. */
+export async function waitReady(target) {
+  const deadline = Date.now() + READY_DEADLINE_MS
+  let exited = false
+  target.child.exited.then(() => (exited = true))
+  for (;;) {
+    if (exited) throw new Error(`${target.name} exited before it was ready:\n${logTail(target.child)}`)
+    try {
+      if ((await get(target.agent, target.port, target.readyPath, AUTH)).status === 200) return
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${target.name} not ready within ${READY_DEADLINE_MS / 1000} s:\n${logTail(target.child)}`)
+    await sleep(250)
+  }
+}
