@@ -20,6 +20,7 @@ export default defineConfig({
           GUMNUT_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/gumnut',
           FRAMEIO_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/frameio',
           UPSTREAM_TIMEOUT_MS: '300',
+          LOG_FLUSH_MS: '0', // flush each tick, so a test sees its request's line
           SYNC_API_KEY: 'test-sync-secret-key',
           GUMNUT_API_KEY: 'apikey_test_gumnut_secret',
           FRAMEIO_TOKEN: 'fio-u-test-frameio-secret',
@@ -40,6 +41,6 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['test/setup/leak-scan.ts'],
+    setupFiles: ['test/setup/leak-scan.ts', 'test/setup/publish-spec.ts'],
   },
 })

@@ -2,7 +2,7 @@
 // `npm run dev [-- --port N]`: wrangler dev with the built-in sandbox providers for every provider
 // that has no credentials in .dev.vars, and the real provider for every one that has them.
 // Extra arguments go to wrangler dev as they are.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 
@@ -58,6 +58,10 @@ if (!devVars.FRAMEIO_WEBHOOK_SECRET) vars.FRAMEIO_WEBHOOK_SECRET = DEV_WEBHOOK_S
 
 console.log(`asset-edge dev on ${origin}\n  ${modes.join('\n  ')}\n  development key: ${DEV_GATEWAY_KEY}\n`)
 const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])
+// /openapi.json is served from KV: publish this build's spec to the same local state first.
+const persistAt = args.indexOf('--persist-to')
+execFileSync(process.execPath, ['scripts/publish-spec.mjs', ...(persistAt >= 0 ? ['--persist-to', args[persistAt + 1]] : [])], { stdio: 'inherit' })
+
 // --test-scheduled serves /__scheduled, so `npm run webhook -- gumnut …` can run the cron at once.
 const child = spawn('wrangler', ['dev', '--test-scheduled', ...varArgs, ...args], { stdio: 'inherit' })
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

@@ -9,6 +9,7 @@ beforeEach(resetState)
 
 const accessLines = () =>
   captured.logs
+    .flatMap((batch) => batch.split('\n'))
     .map((line) => {
       try {
         return JSON.parse(line) as Record<string, unknown>
@@ -50,6 +51,15 @@ describe('one JSON log line per request', () => {
     const before = accessLines().length
     await callApp('/r/v1.k2.eyJhIjoxfQ.c2lnbmF0dXJl', { key: 'unused' })
     expect(accessLines().slice(before)[0]?.path).toBe('/r/[redacted]')
+  })
+})
+
+describe('log batching', () => {
+  it('writes up to LOG_BATCH_LINES lines per console.log call', async () => {
+    const before = captured.logs.length
+    await Promise.all(Array.from({ length: 7 }, () => callApp(`/sync/v2/assets/${SAMPLE.video}`, { env: { LOG_BATCH_LINES: '3', LOG_FLUSH_MS: '50' } })))
+    const batches = captured.logs.slice(before).filter((b) => b.includes('"route"'))
+    expect(batches.map((b) => b.split('\n').length)).toEqual([3, 3, 1])
   })
 })
 

@@ -289,7 +289,7 @@ export interface paths {
         };
         /**
          * This OpenAPI description
-         * @description This document as JSON, bundled: the provider asset schemas referenced from the provider specs are inlined, so the answer is self-contained. Needs no key.
+         * @description This document as JSON, bundled: the provider asset schemas referenced from the provider specs are inlined, so the answer is self-contained. Needs no key. It is served from KV (published by `npm run spec:publish`, which `npm run dev` and `npm run deploy` run), so it does not weigh on the Worker bundle; 503 `spec_not_published` until it is published.
          */
         get: operations["getOpenApi"];
         put?: never;
@@ -2644,6 +2644,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getDocs: {

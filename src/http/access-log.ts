@@ -1,4 +1,6 @@
 import { createMiddleware } from 'hono/factory'
+import { intSetting } from '../upstream/fetch-record'
+import { writeLogLine } from './log-sink'
 import { configuredSecrets, redactText, redactUrl } from './redact'
 
 /** What routes tell the access log beyond the response itself. */
@@ -7,7 +9,7 @@ export type LogFacts = { provider?: string; code?: string; upstream_status?: num
 /**
  * One JSON line per request: request id, route, provider, cache status, upstream status and time,
  * duration; credentials, gateway keys, link tokens and signed-URL secrets redacted. Written after
- * the answer, through `waitUntil`, so a cache hit does not wait on it.
+ * the answer in batches (see `log-sink.ts`), so a cache hit neither waits on nor pays for a log call.
  */
 export const accessLog = () =>
   createMiddleware<{ Bindings: Env; Variables: { requestId: string; log: LogFacts } }>(async function accessLog(c, next) {
@@ -33,5 +35,6 @@ export const accessLog = () =>
       duration_ms: Date.now() - start,
     }
     const text = redactText(JSON.stringify(line), configuredSecrets(c.env))
-    c.executionCtx.waitUntil(Promise.resolve().then(() => console.log(text)))
+    const flushMs = c.env.LOG_FLUSH_MS === '0' ? 0 : intSetting(c.env.LOG_FLUSH_MS, 1000)
+    writeLogLine(text, (p) => c.executionCtx.waitUntil(p), { maxLines: intSetting(c.env.LOG_BATCH_LINES, 50), flushMs })
   })
