@@ -13,11 +13,16 @@ let memory: { signature: string; tier: MemoryTier | undefined } | undefined
 const policies = new WeakMap<object, CachePolicy>()
 
 /** This isolate's memory tier, sized by vars; `MEMORY_CACHE_MAX_ENTRIES=0` turns it off. */
+const signatures = new WeakMap<object, string>()
+
 export function memoryTier(env: Env): MemoryTier | undefined {
+  const known = signatures.get(env)
+  if (known !== undefined && memory?.signature === known) return memory.tier // the hot path: no parsing
   const maxEntries = env.MEMORY_CACHE_MAX_ENTRIES === '0' ? 0 : intSetting(env.MEMORY_CACHE_MAX_ENTRIES, DEFAULT_MEMORY_MAX_ENTRIES)
   const maxBytes = intSetting(env.MEMORY_CACHE_MAX_BYTES, DEFAULT_MEMORY_MAX_BYTES)
   const ttlS = intSetting(env.MEMORY_TTL_S, 5)
   const signature = `${maxEntries}/${maxBytes}/${ttlS}`
+  signatures.set(env, signature)
   if (memory?.signature !== signature) {
     memory = { signature, tier: maxEntries > 0 ? new MemoryTier({ maxEntries, maxBytes, ttlS }) : undefined }
   }

@@ -14,6 +14,10 @@ const CHALLENGE = 'Bearer realm="asset-edge"'
 const DEFAULT_KEY_CACHE_TTL_S = 30 // seconds a verified (or refused) digest is trusted in this isolate
 
 type Cached = { record: KeyRecord | null; until: number }
+/**
+ * Verified keys by the key as presented, so a repeat request skips hashing and KV alike. The key
+ * is already in this isolate's memory while its request runs; the bound and the TTL limit how long.
+ */
 const verified = new LRUCache<string, Cached>({ max: 10_000 })
 
 /** Hex SHA-256 of a gateway key: the only form in which keys are stored. */
@@ -46,12 +50,15 @@ async function devKeyDigest(key: string): Promise<string> {
 
 async function lookupKey(env: Env, key: string): Promise<KeyRecord | null> {
   if (key.length > 256) return null
+  const hit = verified.get(key)
+  // The sandbox key counts only while this env has the sandbox on.
+  if (hit && hit.until > Date.now() && (hit.record !== DEV_KEY_RECORD || env.SANDBOX === 'on')) return hit.record
+  const ttlMs = (Number(env.KEY_CACHE_TTL_S) || DEFAULT_KEY_CACHE_TTL_S) * 1000
   const digest = await digestKey(key)
   if (env.SANDBOX === 'on' && env.DEV_GATEWAY_KEY && digest === (await devKeyDigest(env.DEV_GATEWAY_KEY))) {
+    verified.set(key, { record: DEV_KEY_RECORD, until: Date.now() + ttlMs })
     return DEV_KEY_RECORD
   }
-  const hit = verified.get(digest)
-  if (hit && hit.until > Date.now()) return hit.record
   let record: KeyRecord | null = null
   try {
     record = await env.ASSET_KV.get<KeyRecord>(KEY_PREFIX + digest, 'json')
@@ -61,8 +68,7 @@ async function lookupKey(env: Env, key: string): Promise<KeyRecord | null> {
       headers: { 'retry-after': '1' },
     })
   }
-  const ttlMs = (Number(env.KEY_CACHE_TTL_S) || DEFAULT_KEY_CACHE_TTL_S) * 1000
-  verified.set(digest, { record, until: Date.now() + ttlMs })
+  verified.set(key, { record, until: Date.now() + ttlMs })
   return record
 }
 
