@@ -111,19 +111,23 @@ export function readmeSection(results, rows) {
 }
 
 /**
- * Replaces the marked section of README.md, or appends a "Benchmark" section holding it. Others
- * edit the rest of the file: read, replace and write back (atomically) in one synchronous step.
+ * Replaces the section of README.md between `<!-- name:start -->` and `<!-- name:end -->`, or
+ * appends a `heading` section holding it. Others edit the rest of the file: read, replace and
+ * write back (atomically) in one synchronous step.
  */
-export function updateReadme(section) {
+export function updateReadmeSection(name, heading, section) {
   const path = join(ROOT, 'README.md')
   const text = readFileSync(path, 'utf8')
-  const start = text.indexOf('<!-- bench:start -->')
-  const end = text.indexOf('<!-- bench:end -->')
+  const [open, close] = [`<!-- ${name}:start -->`, `<!-- ${name}:end -->`]
+  const start = text.indexOf(open)
+  const end = text.indexOf(close)
   const next =
     start >= 0 && end > start
-      ? text.slice(0, start) + section + text.slice(end + '<!-- bench:end -->'.length)
-      : `${text.replace(/\s*$/, '\n')}\n## Benchmark\n\n${section}\n`
-  const tmpPath = `${path}.bench-${process.pid}`
+      ? text.slice(0, start) + section + text.slice(end + close.length)
+      : `${text.replace(/\s*$/, '\n')}\n## ${heading}\n\n${section}\n`
+  const tmpPath = `${path}.${name}-${process.pid}`
   writeFileSync(tmpPath, next)
   renameSync(tmpPath, path)
 }
+
+export const updateReadme = (section) => updateReadmeSection('bench', 'Benchmark', section)

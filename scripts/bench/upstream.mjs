@@ -55,8 +55,32 @@ export function bodyOf(id) {
   return body
 }
 
+/** Ids the upstream does not know: it answers them 404 as Sync does. */
+export const missingId = (i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
+
+/**
+ * Upstream trouble on demand (`npm run load`): while `failRatio` > 0, that share of calls (drawn
+ * from a seeded generator) fails, rotating through a 500, a 502, a 503 with `Retry-After` and a
+ * connection reset.
+ */
+export const faults = {
+  failRatio: 0,
+  seed: 0x10ad,
+  random() {
+    // mulberry32: the same sequence of failures on every run
+    let t = (this.seed = (this.seed + 0x6d2b79f5) | 0)
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  },
+}
+const FAILURES = ['500', '502', '503', 'reset']
+
 /** Calls answered per id, and per call the ms from request to last byte written. */
 export const counters = {
+  failed: 0,
+  failedBy: {},
+  notFound: 0,
   calls: new Map(),
   serviceMs: new Map(),
   callsOf(ids) {
@@ -85,7 +109,22 @@ export function startUpstream(latencyMs) {
     if (req.headers['x-api-key'] !== UPSTREAM_KEY) return answer(401, JSON.stringify({ message: 'Unauthorized', statusCode: 401 }))
     const id = match[1]
     counters.calls.set(id, (counters.calls.get(id) ?? 0) + 1)
+    const failure = faults.failRatio > 0 && faults.random() < faults.failRatio ? FAILURES[counters.failed % FAILURES.length] : undefined
+    if (failure) {
+      counters.failed += 1
+      counters.failedBy[failure] = (counters.failedBy[failure] ?? 0) + 1
+    }
     setTimeout(() => {
+      if (failure === 'reset') return req.socket.destroy()
+      if (failure) {
+        const status = Number(failure)
+        res.writeHead(status, { 'content-type': 'application/json', ...(status === 503 ? { 'retry-after': '1' } : {}) })
+        return res.end(JSON.stringify({ message: 'Upstream trouble (load test)', statusCode: status }))
+      }
+      if (id.startsWith('00000000-')) {
+        counters.notFound += 1
+        return answer(404, JSON.stringify({ message: 'Asset not found', statusCode: 404 }))
+      }
       res.on('finish', () => {
         const list = counters.serviceMs.get(id) ?? []
         list.push(performance.now() - start)
