@@ -13,8 +13,12 @@ export type CacheOutcome = Loaded & { cacheStatus: string; timings: string[] }
 const STALE_IF_ERROR_STATUSES = new Set([429, 502, 503, 504])
 const NAME = 'asset-edge'
 
-/** Refreshes in flight in this isolate, per key: concurrent misses and refreshes join one upstream call. */
-const inflight = new Map<string, Promise<Loaded>>()
+/**
+ * Refreshes in this isolate, per key: concurrent misses and refreshes join one upstream call. A
+ * refresh stays here until its copies are written; `answered` marks that its provider answer is in.
+ */
+type Refresh = { promise: Promise<Loaded>; answered: boolean }
+const inflight = new Map<string, Refresh>()
 
 export type TieredCacheDeps = {
   memory: MemoryTier | undefined
@@ -103,7 +107,7 @@ export class TieredCache {
 
     const fwd = directives.revalidate ? 'request' : stale ? 'stale' : 'miss'
     try {
-      const loaded = await timed(timings, 'upstream', this.refresh(key, load, kvSeen, awaitWrites))
+      const loaded = await timed(timings, 'upstream', this.refresh(key, load, kvSeen, awaitWrites, directives.revalidate))
       return { ...loaded, cacheStatus: `${NAME}; fwd=${fwd}; stored`, timings }
     } catch (err) {
       if (stale && err instanceof ApiError && STALE_IF_ERROR_STATUSES.has(err.status) && Date.now() < stale.staleIfErrorUntil) {
@@ -114,21 +118,37 @@ export class TieredCache {
     }
   }
 
-  /** One upstream call per key at a time in this isolate; stores what it gets in every tier. */
-  refresh(key: string, load: () => Promise<Loaded>, kvSeen: Promise<CacheEntry | undefined>, awaitWrites = false): Promise<Loaded> {
-    let running = inflight.get(key)
-    if (!running) {
-      running = load()
-        .then(async (loaded) => {
-          const writes = this.store(key, loaded.entry, kvSeen)
+  /**
+   * One upstream call per key at a time in this isolate; stores what it gets in every tier. The
+   * call stays joinable until its copies are written: with the memory tier off, a lookup arriving
+   * between the answer and the Cache API write would otherwise find no copy and call again. A
+   * revalidation (`revalidate`) joins only a call still waiting for the provider, never an answer
+   * already in: it asked for the provider's word from after it arrived.
+   */
+  refresh(key: string, load: () => Promise<Loaded>, kvSeen: Promise<CacheEntry | undefined>, awaitWrites = false, revalidate = false): Promise<Loaded> {
+    const joined = inflight.get(key)
+    if (joined && !(revalidate && joined.answered)) return joined.promise
+    const done = () => {
+      if (inflight.get(key) === refresh) inflight.delete(key)
+    }
+    const refresh: Refresh = {
+      answered: false,
+      promise: load().then(
+        async (loaded) => {
+          refresh.answered = true
+          const writes = this.store(key, loaded.entry, kvSeen).finally(done)
           if (awaitWrites) await writes
           else this.deps.waitUntil(writes)
           return loaded
-        })
-        .finally(() => inflight.delete(key))
-      inflight.set(key, running)
+        },
+        (err: unknown) => {
+          done()
+          throw err
+        },
+      ),
     }
-    return running
+    inflight.set(key, refresh)
+    return refresh.promise
   }
 
   /**
