@@ -72,6 +72,11 @@ export async function coalesceSection(gateway, label) {
     upstreamCalls: counters.calls.get(id) ?? 0,
     allOk: answers.every((a) => a.status === 200 && a.body === bodyOf(id)),
     answeredBy: tally(answers.map((a) => `${a.status} ${cacheDetail(a.headers['cache-status'])}`)),
+    // The first wrong answer whole, so a failed run says what went wrong.
+    firstWrong: answers
+      .filter((a) => a.status !== 200 || a.body !== bodyOf(id))
+      .slice(0, 1)
+      .map((a) => ({ status: a.status, headers: a.headers, body: a.body.slice(0, 2000) }))[0],
     slowestMs: round(Math.max(...answers.map((a) => a.ms)), 1),
   }
 }

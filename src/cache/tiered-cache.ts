@@ -13,12 +13,13 @@ export type CacheOutcome = Loaded & { cacheStatus: string; timings: string[] }
 const STALE_IF_ERROR_STATUSES = new Set([429, 502, 503, 504])
 const NAME = 'asset-edge'
 
+/** Refreshes in flight in this isolate, per key: concurrent misses and refreshes join one upstream call. */
+const inflight = new Map<string, Promise<Loaded>>()
 /**
- * Refreshes in this isolate, per key: concurrent misses and refreshes join one upstream call. A
- * refresh stays here until its copies are written; `answered` marks that its provider answer is in.
+ * Answers whose Cache API and KV copies are still being written, per key. A plain value, not the
+ * refresh's promise: workerd cancels a request left waiting on a promise settled by another request.
  */
-type Refresh = { promise: Promise<Loaded>; answered: boolean }
-const inflight = new Map<string, Refresh>()
+const landing = new Map<string, Loaded>()
 
 export type TieredCacheDeps = {
   memory: MemoryTier | undefined
@@ -119,36 +120,33 @@ export class TieredCache {
   }
 
   /**
-   * One upstream call per key at a time in this isolate; stores what it gets in every tier. The
-   * call stays joinable until its copies are written: with the memory tier off, a lookup arriving
+   * One upstream call per key at a time in this isolate; stores what it gets in every tier. Its
+   * answer stays at hand until the copies are written: with the memory tier off, a lookup arriving
    * between the answer and the Cache API write would otherwise find no copy and call again. A
    * revalidation (`revalidate`) joins only a call still waiting for the provider, never an answer
    * already in: it asked for the provider's word from after it arrived.
    */
   refresh(key: string, load: () => Promise<Loaded>, kvSeen: Promise<CacheEntry | undefined>, awaitWrites = false, revalidate = false): Promise<Loaded> {
-    const joined = inflight.get(key)
-    if (joined && !(revalidate && joined.answered)) return joined.promise
-    const done = () => {
-      if (inflight.get(key) === refresh) inflight.delete(key)
-    }
-    const refresh: Refresh = {
-      answered: false,
-      promise: load().then(
-        async (loaded) => {
-          refresh.answered = true
-          const writes = this.store(key, loaded.entry, kvSeen).finally(done)
+    const landed = revalidate ? undefined : landing.get(key)
+    if (landed) return Promise.resolve(landed)
+    let running = inflight.get(key)
+    if (!running) {
+      running = load()
+        .then(async (loaded) => {
+          landing.set(key, loaded)
+          const writes = this.store(key, loaded.entry, kvSeen).finally(() => {
+            if (landing.get(key) === loaded) landing.delete(key)
+          })
           if (awaitWrites) await writes
           else this.deps.waitUntil(writes)
           return loaded
-        },
-        (err: unknown) => {
-          done()
-          throw err
-        },
-      ),
+        })
+        .finally(() => inflight.delete(key))
+      inflight.set(key, running)
+      // Other requests may be waiting on this call: it must finish even if this client goes away.
+      this.deps.waitUntil(running.catch(() => {}))
     }
-    inflight.set(key, refresh)
-    return refresh.promise
+    return running
   }
 
   /**
@@ -183,6 +181,7 @@ export class TieredCache {
     for (const key of keys) {
       this.deps.memory?.delete(key)
       inflight.delete(key) // a refresh already running must not be joined: it may carry the old state
+      landing.delete(key)
     }
     await Promise.all([...keys].flatMap((key) => [this.deps.edge.delete(key), this.deps.kv.delete(key)]))
     return [...keys]
@@ -192,4 +191,5 @@ export class TieredCache {
 /** Drops every in-flight refresh record (tests). */
 export function resetInflight(): void {
   inflight.clear()
+  landing.clear()
 }
