@@ -2,7 +2,7 @@
 // for the same body, autocannon against each in alternated rounds of the same run.
 import autocannon from 'autocannon'
 import { AUTH, assetPath, cacheDetail, get, median, round, tally } from './client.mjs'
-import { cpuSnapshot, foreignCpuShare, sleep } from './processes.mjs'
+import { cpuSnapshot, foreignCpuShare, sleep, treeCpuMs } from './processes.mjs'
 import { SETTINGS } from './settings.mjs'
 import { bodyOf, counters } from './upstream.mjs'
 
@@ -76,26 +76,35 @@ export async function hitSection({ baseline, memory, edge }, hitId) {
     // Rotate the order each round, so no target always runs first, last, or after the same one.
     for (const t of targets.map((_, i) => targets[(i + r) % targets.length])) {
       const before = cpuSnapshot()
+      const cpuBefore = treeCpuMs(t.target.child)
       const res = await cannon(t.target, t.path, SETTINGS.roundS)
+      const cpuMsPerRequest = (treeCpuMs(t.target.child) - cpuBefore) / res.requests
       const foreignCpu = round(foreignCpuShare(before, cpuSnapshot()), 3)
       if (res.non2xx || res.errors || res.timeouts) throw new Error(`${t.key}: ${res.non2xx} non-2xx, ${res.errors} errors, ${res.timeouts} timeouts in one round`)
       const after = t.detail ? cacheDetail((await get(t.target.agent, t.target.port, t.path, AUTH)).headers['cache-status']) : undefined
-      rounds[t.key].push({ rps: round(res.rps, 1), latencyMs: res.latencyMs, foreignCpu, answeredByAfterRound: after })
+      rounds[t.key].push({ rps: round(res.rps, 1), cpuMsPerRequest: round(cpuMsPerRequest, 4), latencyMs: res.latencyMs, foreignCpu, answeredByAfterRound: after })
     }
-    console.log(`  round ${r + 1}/${SETTINGS.rounds}: ${targets.map((t) => `${t.key} ${rounds[t.key][r].rps.toFixed(0)}`).join(', ')} req/s`)
+    console.log(`  round ${r + 1}/${SETTINGS.rounds}: ${targets.map((t) => `${t.key} ${rounds[t.key][r].rps.toFixed(0)} req/s ${(rounds[t.key][r].cpuMsPerRequest * 1000).toFixed(0)} µs CPU`).join(', ')}`)
   }
   const upstreamCallsDuringRounds = (counters.calls.get(hitId) ?? 0) - callsBefore
 
   const summary = (key) => ({
     medianRps: round(median(rounds[key].map((x) => x.rps)), 1),
+    medianCpuMsPerRequest: round(median(rounds[key].map((x) => x.cpuMsPerRequest)), 4),
     rounds: rounds[key],
   })
   // Each round's ratio pairs it with the baseline round of the same rotation, minutes apart at most.
   const versusBaseline = async (key) => {
     const paired = rounds[key].map((x, i) => x.rps / rounds.baseline[i].rps)
     const t = targets.find((x) => x.key === key)
+    // The same comparison in CPU time: the bare Worker's CPU per request ÷ this target's, i.e. the
+    // share of the bare Worker's throughput this target's cost allows on a CPU-bound machine.
+    const cpuPaired = rounds[key].map((x, i) => rounds.baseline[i].cpuMsPerRequest / x.cpuMsPerRequest)
     return {
       ratio: round(median(paired), 3),
+      cpuRatio: round(median(cpuPaired), 3),
+      cpuRatioPerRound: cpuPaired.map((x) => round(x, 3)),
+      cpuMsPerRequest: round(median(rounds[key].map((x) => x.cpuMsPerRequest)), 4),
       ratioPerRound: paired.map((x) => round(x, 3)),
       ratioOfMedians: round(median(rounds[key].map((x) => x.rps)) / median(rounds.baseline.map((x) => x.rps)), 3),
       ...summary(key),

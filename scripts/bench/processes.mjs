@@ -156,6 +156,18 @@ export function workerdRssKiB(child) {
 
 const USER_HZ = 100 // clock ticks per second in /proc (Linux)
 
+/**
+ * CPU time (ms, user + system) used so far by one wrangler and everything below it (both
+ * workerd processes: wrangler dev's front and the Worker's). Counts only work done for the
+ * target, so other load on a shared machine moves it much less than it moves requests/s.
+ */
+export function treeCpuMs(child) {
+  const table = processTable()
+  const self = table.find((p) => p.pid === child.pid)
+  const ticks = [self, ...descendants(child.pid, table)].reduce((sum, p) => sum + (p?.cpuTicks ?? 0), 0)
+  return (ticks * 1000) / USER_HZ
+}
+
 /** Machine-wide busy ticks and the ticks of this process and everything below it. */
 export function cpuSnapshot() {
   const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)

@@ -9,9 +9,11 @@ const num = (name, fallback) => (process.env[name] ? Number(process.env[name]) :
 
 export const SETTINGS = {
   connections: num('BENCH_CONNECTIONS', 32),
-  roundS: num('BENCH_ROUND_S', 5),
-  rounds: num('BENCH_ROUNDS', 5),
-  warmupS: 2,
+  // Many short rounds: on a shared machine throughput drifts within seconds, and each round's
+  // ratio pairs targets measured close together.
+  roundS: num('BENCH_ROUND_S', 3),
+  rounds: num('BENCH_ROUNDS', 9),
+  warmupS: num('BENCH_WARMUP_S', 2),
   upstreamLatencyMs: num('BENCH_UPSTREAM_MS', 20),
   zipf: { lookups: 10_000, ids: 1000, exponent: 1.0, concurrency: 32, seed: 0x5eed },
   coldConcurrent: 200,
