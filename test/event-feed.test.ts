@@ -27,7 +27,7 @@ describe("Gumnut's event feed", () => {
     await call('/__sandbox/gumnut/_events', { method: 'POST', body: JSON.stringify({ event_type: 'asset_updated', id: GUMNUT_SAMPLE.image }) })
     expect(await description(GUMNUT_IMAGE)).toBe('A colour test card.') // cached
     const { deps, settled } = cronDeps()
-    expect(await pollGumnutEvents(deps)).toEqual({ applied: 1, pages: 1 })
+    expect(await pollGumnutEvents(deps)).toEqual({ applied: 1, assets: 1, pages: 1 })
     await settled()
     expect(await description(GUMNUT_IMAGE)).toBe('A colour test card. (edit 2)')
     expect(await env.ASSET_KV.get(GUMNUT_CURSOR_KEY)).toBe('cur_00000001')
@@ -46,8 +46,28 @@ describe("Gumnut's event feed", () => {
   it('follows pages while has_more', async () => {
     for (let i = 0; i < 250; i++) await call('/__sandbox/gumnut/_events', { method: 'POST', body: JSON.stringify({ event_type: 'asset_created', id: `asset_n${i}` }) })
     const result = await pollGumnutEvents(cronDeps().deps)
-    expect(result).toEqual({ applied: 250, pages: 3 })
+    expect(result).toEqual({ applied: 250, assets: 250, pages: 3 })
     expect(await env.ASSET_KV.get(GUMNUT_CURSOR_KEY)).toBe('cur_00000250')
+  })
+
+  it('applies several events of one asset on one page with one upstream call, by its last event', async () => {
+    await callApp(GUMNUT_IMAGE)
+    const post = (event_type: string) => call('/__sandbox/gumnut/_events', { method: 'POST', body: JSON.stringify({ event_type, id: GUMNUT_SAMPLE.image }) })
+    await post('asset_updated')
+    await post('metadata_updated')
+    await post('asset_updated')
+    const calls = sandboxStats.calls('gumnut')
+    const { deps, settled } = cronDeps()
+    expect(await pollGumnutEvents(deps)).toEqual({ applied: 3, assets: 1, pages: 1 })
+    await settled()
+    expect(sandboxStats.calls('gumnut') - calls).toBe(1) // one re-fetch (the feed itself is not an asset call)
+    expect(await description(GUMNUT_IMAGE)).toMatch(/\(edit \d+\)$/) // the latest state, from the re-warmed cache
+    expect(sandboxStats.calls('gumnut') - calls).toBe(1)
+
+    await post('asset_updated')
+    await post('asset_deleted')
+    expect(await pollGumnutEvents(deps)).toEqual({ applied: 2, assets: 1, pages: 1 })
+    expect((await callApp(GUMNUT_IMAGE)).response.status).toBe(404) // the last event wins
   })
 
   it('a batch that fails half-way leaves the cursor where it was; the next run applies it', async () => {
@@ -76,7 +96,7 @@ describe("Gumnut's event feed", () => {
     expect(fetched).toEqual(['asset_one', 'asset_two'])
 
     providerDown = false
-    expect(await pollGumnutEvents(deps)).toEqual({ applied: 3, pages: 1 })
+    expect(await pollGumnutEvents(deps)).toEqual({ applied: 3, assets: 3, pages: 1 })
     expect(await env.ASSET_KV.get(GUMNUT_CURSOR_KEY)).toBe('c3')
     expect(fetched).toEqual(['asset_one', 'asset_two', 'asset_one', 'asset_two', 'asset_three'])
   })

@@ -18,13 +18,15 @@ const EFFECTS: Record<string, EventEffect> = {
 /**
  * Reads Gumnut's event feed from the cursor kept in KV and applies each asset event. The cursor
  * moves only after a whole page is applied, so a run that fails part-way loses nothing: the next
- * run starts from the same page again (applying an event twice is harmless).
+ * run starts from the same page again (applying an event twice is harmless). Several events of
+ * one asset on one page cost one upstream call.
  */
-export async function pollGumnutEvents(deps: LookupDeps): Promise<{ applied: number; pages: number }> {
+export async function pollGumnutEvents(deps: LookupDeps): Promise<{ applied: number; assets: number; pages: number }> {
   const { env, kv } = deps.upstream
   const client = createClient<paths>({ baseUrl: env.GUMNUT_BASE_URL, fetch: deps.upstream.fetch })
   let cursor = (await kv.get(GUMNUT_CURSOR_KEY)) ?? undefined
-  let applied = 0
+  let applied = 0 // asset events covered
+  let assets = 0 // assets dropped and re-fetched or recorded: at most one per asset and page
   let pages = 0
   while (pages < MAX_PAGES) {
     const { data, response } = await client.GET('/api/events', {
@@ -34,11 +36,19 @@ export async function pollGumnutEvents(deps: LookupDeps): Promise<{ applied: num
     })
     if (!data || !Array.isArray(data.data)) throw new Error(`Gumnut events feed answered ${response.status}`)
     pages += 1
+    // One application per asset and page, with its last event's effect: each application drops the
+    // asset and fetches (or records) its state now, so earlier events of the page add nothing but calls.
+    const latest = new Map<string, EventEffect>()
     for (const event of data.data) {
       const effect = EFFECTS[event.event_type]
       if (!effect || !/^asset_[A-Za-z0-9_-]{1,64}$/.test(event.entity_id)) continue
-      await applyAssetEvent(deps, { provider: 'gumnut', ids: { asset_id: event.entity_id }, effect })
+      latest.delete(event.entity_id) // keep the page's order of last events
+      latest.set(event.entity_id, effect)
       applied += 1
+    }
+    for (const [assetId, effect] of latest) {
+      await applyAssetEvent(deps, { provider: 'gumnut', ids: { asset_id: assetId }, effect })
+      assets += 1
     }
     const last = data.data.at(-1)
     if (last) {
@@ -47,5 +57,5 @@ export async function pollGumnutEvents(deps: LookupDeps): Promise<{ applied: num
     }
     if (!data.has_more || !last) break
   }
-  return { applied, pages }
+  return { applied, assets, pages }
 }
