@@ -4,6 +4,9 @@ import { memoryTier } from '../src/cache/build'
 import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
 import { call, callApp, createKey, fakeSync, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM } from './helpers'
 import { forgetEdgeEntries } from '../src/cache/build'
+import type { CacheEntry } from '../src/cache/entry'
+import { type Loaded, TieredCache } from '../src/cache/tiered-cache'
+import { MemoryTier, type Tier } from '../src/cache/tiers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
@@ -197,6 +200,47 @@ describe('coalescing', () => {
     await Promise.allSettled(pending)
     expect(status(await ask())).toMatch(/detail=edge/) // and once written, the copy answers
     expect(upstream.state.calls).toBe(1)
+  })
+
+  it('a refresh that began before an invalidation answers its callers but stores nothing', async () => {
+    // A client's miss is at the provider when a webhook drops the asset and re-fetches it; the
+    // client's older answer lands last and must not overwrite what the event brought.
+    const mapTier = (name: 'edge' | 'kv'): Tier & { held: Map<string, CacheEntry> } => {
+      const held = new Map<string, CacheEntry>()
+      return {
+        name,
+        held,
+        get: async (k) => held.get(k),
+        put: async (k, e) => void held.set(k, e),
+        delete: async (k) => void held.delete(k),
+        keys: async (prefix) => [...held.keys()].filter((k) => k.startsWith(prefix)),
+      }
+    }
+    const [edge, kv] = [mapTier('edge'), mapTier('kv')]
+    const memory = new MemoryTier({ maxEntries: 10, maxBytes: 100_000, ttlS: 60 })
+    const pending: Promise<unknown>[] = []
+    const cache = new TieredCache({ memory, edge, kv, waitUntil: (p) => pending.push(p) })
+    const now = Date.now()
+    const entry = (body: string): Loaded => ({
+      entry: { v: 1, kind: 'record', body, etag: `"${body}"`, state: 'ready', storedAt: now, freshUntil: now + 60_000, staleUntil: now + 120_000, staleIfErrorUntil: now + 180_000 },
+      headers: {},
+    })
+    const key = 'sync/22222222-2222-4222-8222-222222222222'
+    let answerOld: (l: Loaded) => void = () => {}
+    const old = cache.refresh(key, () => new Promise<Loaded>((r) => (answerOld = r)), Promise.resolve(undefined))
+
+    await cache.invalidateAsset(key) // the event
+    const fresh = await cache.refresh(key, async () => entry('new'), Promise.resolve(undefined), true, true)
+    expect(fresh.entry.body).toBe('new')
+
+    answerOld(entry('old')) // the client's call comes back last
+    expect((await old).entry.body).toBe('old') // its caller still gets an answer
+    await Promise.allSettled(pending)
+    expect(memory.peek(key, now)?.body).toBe('new')
+    expect(edge.held.get(key)?.body).toBe('new')
+    expect(kv.held.get(key)?.body).toBe('new')
+    const again = await cache.refresh(key, async () => entry('third'), Promise.resolve(undefined))
+    expect(again.entry.body).not.toBe('old')
   })
 
   it('shares an upstream failure with every joined caller, and caches none of it', async () => {

@@ -20,6 +20,17 @@ const inflight = new Map<string, Promise<Loaded>>()
  * refresh's promise: workerd cancels a request left waiting on a promise settled by another request.
  */
 const landing = new Map<string, Loaded>()
+/**
+ * Per asset (its key without a query), the count of the last invalidation in this isolate: a
+ * refresh that began before an invalidation answers its callers but stores nothing, so it cannot
+ * write the old state back over what the event brought.
+ */
+const generations = new Map<string, number>()
+let invalidations = 0
+const assetOf = (key: string) => {
+  const q = key.indexOf('?')
+  return q < 0 ? key : key.slice(0, q)
+}
 
 export type TieredCacheDeps = {
   memory: MemoryTier | undefined
@@ -129,23 +140,27 @@ export class TieredCache {
   refresh(key: string, load: () => Promise<Loaded>, kvSeen: Promise<CacheEntry | undefined>, awaitWrites = false, revalidate = false): Promise<Loaded> {
     const landed = revalidate ? undefined : landing.get(key)
     if (landed) return Promise.resolve(landed)
-    let running = inflight.get(key)
-    if (!running) {
-      running = load()
-        .then(async (loaded) => {
-          landing.set(key, loaded)
-          const writes = this.store(key, loaded.entry, kvSeen).finally(() => {
-            if (landing.get(key) === loaded) landing.delete(key)
-          })
-          if (awaitWrites) await writes
-          else this.deps.waitUntil(writes)
-          return loaded
+    const joined = inflight.get(key)
+    if (joined) return joined
+    const generation = generations.get(assetOf(key))
+    const running: Promise<Loaded> = load()
+      .then(async (loaded) => {
+        if (generations.get(assetOf(key)) !== generation) return loaded // invalidated meanwhile: keep nothing
+        landing.set(key, loaded)
+        const writes = this.store(key, loaded.entry, kvSeen).finally(() => {
+          if (landing.get(key) === loaded) landing.delete(key)
         })
-        .finally(() => inflight.delete(key))
-      inflight.set(key, running)
-      // Other requests may be waiting on this call: it must finish even if this client goes away.
-      this.deps.waitUntil(running.catch(() => {}))
-    }
+        if (awaitWrites) await writes
+        else this.deps.waitUntil(writes)
+        return loaded
+      })
+      .finally(() => {
+        // An invalidation may have replaced this call with a newer one: leave that one joinable.
+        if (inflight.get(key) === running) inflight.delete(key)
+      })
+    inflight.set(key, running)
+    // Other requests may be waiting on this call: it must finish even if this client goes away.
+    this.deps.waitUntil(running.catch(() => {}))
     return running
   }
 
@@ -176,7 +191,9 @@ export class TieredCache {
    */
   async invalidateAsset(base: string): Promise<string[]> {
     const ofAsset = (key: string) => key === base || key.startsWith(`${base}?`)
-    const keys = new Set([base, ...(this.deps.memory?.keys() ?? []).filter(ofAsset)])
+    if (generations.size >= 10_000) generations.clear() // a refresh from before the clear then stores nothing: safe
+    generations.set(base, ++invalidations)
+    const keys = new Set([base, ...(this.deps.memory?.keys() ?? []).filter(ofAsset), ...[...inflight.keys(), ...landing.keys()].filter(ofAsset)])
     for (const key of (await this.deps.kv.keys?.(base)) ?? []) if (ofAsset(key)) keys.add(key)
     for (const key of keys) {
       this.deps.memory?.delete(key)
@@ -192,4 +209,5 @@ export class TieredCache {
 export function resetInflight(): void {
   inflight.clear()
   landing.clear()
+  generations.clear()
 }
