@@ -19,12 +19,47 @@ async function devArgs(config, vars) {
     '--show-interactive-dev-session=false',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ]
-  return { port, args }
+  return { port, inspectorPort, args }
 }
 
-function start(name, { port, args }, readyPath) {
+function start(name, { port, inspectorPort, args }, readyPath) {
   const child = startWrangler(name, args)
-  return { name, child, port, readyPath, agent: new http.Agent({ keepAlive: true, maxSockets: 256 }) }
+  return { name, child, port, inspectorPort, readyPath, agent: new http.Agent({ keepAlive: true, maxSockets: 256 }) }
+}
+
+/**
+ * The Worker isolate's own V8 heap (bytes in use), through the DevTools protocol on wrangler dev's
+ * inspector port: what the Worker's code holds, without workerd's and Miniflare's own memory that
+ * the process RSS also counts. It includes garbage not yet collected: wrangler's inspector proxy
+ * stopped answering `HeapProfiler.collectGarbage` once the Worker had served load.
+ */
+export async function isolateHeapBytes(target) {
+  const [{ webSocketDebuggerUrl }] = await (await fetch(`http://127.0.0.1:${target.inspectorPort}/json`)).json()
+  // wrangler's inspector proxy accepts DevTools' origin only.
+  const ws = new WebSocket(webSocketDebuggerUrl, { headers: { origin: 'https://devtools.devprod.cloudflare.dev' } })
+  await new Promise((resolveOpen, reject) => {
+    ws.addEventListener('open', resolveOpen)
+    ws.addEventListener('error', () => reject(new Error(`${target.name}: the inspector refused the connection`)))
+  })
+  let id = 0
+  const send = (method) =>
+    new Promise((resolveCall, reject) => {
+      const mine = ++id
+      const timer = setTimeout(() => reject(new Error(`${target.name}: no answer to ${method}`)), 10_000)
+      ws.addEventListener('message', function onMessage(event) {
+        const message = JSON.parse(String(event.data))
+        if (message.id !== mine) return
+        ws.removeEventListener('message', onMessage)
+        clearTimeout(timer)
+        resolveCall(message.result)
+      })
+      ws.send(JSON.stringify({ id: mine, method }))
+    })
+  try {
+    return (await send('Runtime.getHeapUsage')).usedSize
+  } finally {
+    ws.close()
+  }
 }
 
 /** The gateway (`config`) in sandbox mode, its Sync provider pointed at the loopback upstream. */
