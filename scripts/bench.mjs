@@ -95,7 +95,7 @@ async function measure({ want, gatewayConfig }, results) {
   if (want('coalesce')) {
     results.coalesce = {}
     for (const key of ['memory', 'edge']) {
-      console.log(`coalesce (${t[key].name}): ${SETTINGS.coldConcurrent} concurrent cold lookups of one id`)
+      console.log(`coalesce (${t[key].name}): ${SETTINGS.coldRounds} rounds of ${SETTINGS.coldConcurrent} concurrent cold lookups of one id`)
       results.coalesce[key] = await coalesceSection(t[key], key)
       console.log(`  ${results.coalesce[key].upstreamCalls} upstream call(s)`)
     }

@@ -17,6 +17,7 @@ export const SETTINGS = {
   upstreamLatencyMs: num('BENCH_UPSTREAM_MS', 20),
   zipf: { lookups: 10_000, ids: 1000, exponent: 1.0, concurrency: 32, seed: 0x5eed },
   coldConcurrent: 200,
+  coldRounds: 3,
   miss: { warmup: 20, samples: 300, direct: 100, hits: 100 },
   memoryBound: { maxBytes: 4_194_304, maxEntries: 1_000_000, ttlS: 600, fillFactor: 1.5, concurrency: 32 },
 }
