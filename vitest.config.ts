@@ -20,6 +20,7 @@ export default defineConfig({
           GUMNUT_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/gumnut',
           FRAMEIO_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/frameio',
           UPSTREAM_TIMEOUT_MS: '300',
+          UPSTREAM_MAX_RPS_FRAMEIO: '0', // suites call the sandbox back to back; test/pacing.test.ts turns pacing on
           LOG_FLUSH_MS: '0', // flush each tick, so a test sees its request's line
           SYNC_API_KEY: 'test-sync-secret-key',
           GUMNUT_API_KEY: 'apikey_test_gumnut_secret',

@@ -6,6 +6,7 @@ import { sandboxStats } from '../src/sandbox/app'
 import { recordResponse } from './setup/leak-scan'
 import { clearMemoryTier, forgetEdgeEntries } from '../src/cache/build'
 import { resetInflight } from '../src/cache/tiered-cache'
+import { resetPacers } from '../src/upstream/pacer'
 import { resetReplayGuard } from '../src/freshness/replay-guard'
 import { resetPendingNotes } from '../src/freshness/pending-recheck'
 import { sandboxState } from '../src/sandbox/state'
@@ -56,6 +57,7 @@ export function freshIsolate(): void {
   resetInflight()
   resetReplayGuard()
   resetPendingNotes()
+  resetPacers()
 }
 
 /** Resets state that outlives a test: KV, Cache API entries, sandbox counters, isolate memory. */

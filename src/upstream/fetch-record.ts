@@ -1,6 +1,7 @@
 import { ApiError, type ProblemExtras } from '../http/problem'
 import type { LookupKey, ProviderAdapter, UpstreamDeps } from '../providers/types'
 import { readBounded } from './read-body'
+import { pacerFor } from './pacer'
 
 /** A provider's successful answer: the body exactly as sent, its parsed record, pass-through headers. */
 export type UpstreamRecord = {
@@ -141,9 +142,23 @@ export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps
     }, timeoutMs)
   })
   const within = <T>(work: Promise<T>) => Promise.race([work, deadline])
+  const pacer = pacerFor(adapter.name, deps.env)
+  /** Waits for this call's slot under `UPSTREAM_MAX_RPS_<PROVIDER>`; a 429 when it lies past the deadline. */
+  const paced = async () => {
+    const waitMs = pacer?.reserve(Date.now()) ?? 0
+    if (waitMs === 0) return
+    if (waitMs > timeoutMs - (Date.now() - start) - MIN_ATTEMPT_MS) {
+      pacer?.release()
+      throw new ApiError(429, 'upstream_rate_limited', `The gateway holds ${adapter.name} to ${pacer?.rps} calls a second, and the next free one is past this lookup's deadline.`, {
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+      })
+    }
+    await within(new Promise((resolve) => setTimeout(resolve, waitMs)))
+  }
   try {
     for (let tries = 1; ; tries++) {
       try {
+        await paced()
         return await within(attempt(adapter, key, { ...deps, signal: controller.signal }, maxBytes))
       } catch (err) {
         if (controller.signal.aborted) throw timeout()
