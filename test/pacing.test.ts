@@ -41,13 +41,13 @@ describe('UPSTREAM_MAX_RPS_<PROVIDER>', () => {
     const answers = await Promise.all(ids(6, '2').map((id) => callApp(`/sync/v2/assets/${id}`, { env, fetch: upstream.fetcher })))
     expect(answers.every(({ response }) => response.status === 200)).toBe(true)
     expect(upstream.state.calls).toBe(6)
-    // A burst of 4, then one each 250 ms: the 6th call is at least ~500 ms after the first.
-    expect(Math.max(...at) - Math.min(...at)).toBeGreaterThanOrEqual(450)
+    // A burst of 4, then one each 250 ms: the 6th call is 500 ms after the first (unpaced: all at once).
+    expect(Math.max(...at) - Math.min(...at)).toBeGreaterThanOrEqual(400)
   })
 
   it('is off where unset: the same burst goes at once', async () => {
     const upstream = fakeSync((_n, url) => syncRecord(url.pathname.split('/').pop() ?? '', 'unpaced'))
-    const env = { SYNC_BASE_URL: UPSTREAM, UPSTREAM_TIMEOUT_MS: '300' }
+    const env = { SYNC_BASE_URL: UPSTREAM, UPSTREAM_TIMEOUT_MS: '5000' }
     const answers = await Promise.all(ids(8, '3').map((id) => callApp(`/sync/v2/assets/${id}`, { env, fetch: upstream.fetcher })))
     expect(answers.every(({ response }) => response.status === 200)).toBe(true)
     expect(upstream.state.calls).toBe(8)
