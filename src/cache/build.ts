@@ -12,9 +12,10 @@ let edgeNamespace = 'v1'
 let memory: { signature: string; tier: MemoryTier | undefined } | undefined
 const policies = new WeakMap<object, CachePolicy>()
 
-/** This isolate's memory tier, sized by vars; `MEMORY_CACHE_MAX_ENTRIES=0` turns it off. */
+/** The settings signature each env object was last read with, so a hit does not parse vars again. */
 const signatures = new WeakMap<object, string>()
 
+/** This isolate's memory tier, sized by vars; `MEMORY_CACHE_MAX_ENTRIES=0` turns it off. */
 export function memoryTier(env: Env): MemoryTier | undefined {
   const known = signatures.get(env)
   if (known !== undefined && memory?.signature === known) return memory.tier // the hot path: no parsing
