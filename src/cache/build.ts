@@ -1,4 +1,5 @@
 import { intSetting } from '../upstream/fetch-record'
+import { assetTag } from './keys'
 import { type CachePolicy, policyFromEnv } from './policy'
 import { TieredCache } from './tiered-cache'
 import { edgeTier, kvTier, MemoryTier } from './tiers'
@@ -40,10 +41,6 @@ export function cachePolicy(env: Env): CachePolicy {
   return policy
 }
 
-/** The cache tag of every key of one asset: `provider/id[/id]`, the key without its query. */
-export function assetTag(key: string): string {
-  return key.split('?')[0] ?? key
-}
 
 export type CacheFactoryOptions = {
   /** The Cache API cache to use; `caches.default` unless a test injects another. */

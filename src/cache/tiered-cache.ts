@@ -1,6 +1,7 @@
 import { ApiError } from '../http/problem'
 import type { Directives } from './directives'
 import type { CacheEntry } from './entry'
+import { assetTag } from './keys'
 import type { MemoryTier, Tier } from './tiers'
 
 /** An entry fetched from the provider, with the headers to pass through on this answer. */
@@ -27,10 +28,6 @@ const landing = new Map<string, Loaded>()
  */
 const generations = new Map<string, number>()
 let invalidations = 0
-const assetOf = (key: string) => {
-  const q = key.indexOf('?')
-  return q < 0 ? key : key.slice(0, q)
-}
 
 export type TieredCacheDeps = {
   memory: MemoryTier | undefined
@@ -142,10 +139,11 @@ export class TieredCache {
     if (landed) return Promise.resolve(landed)
     const joined = inflight.get(key)
     if (joined) return joined
-    const generation = generations.get(assetOf(key))
+    const asset = assetTag(key)
+    const generation = generations.get(asset)
     const running: Promise<Loaded> = load()
       .then(async (loaded) => {
-        if (generations.get(assetOf(key)) !== generation) return loaded // invalidated meanwhile: keep nothing
+        if (generations.get(asset) !== generation) return loaded // invalidated meanwhile: keep nothing
         landing.set(key, loaded)
         const writes = this.store(key, loaded.entry, kvSeen).finally(() => {
           if (landing.get(key) === loaded) landing.delete(key)
@@ -190,7 +188,7 @@ export class TieredCache {
    * Returns the keys removed.
    */
   async invalidateAsset(base: string): Promise<string[]> {
-    const ofAsset = (key: string) => key === base || key.startsWith(`${base}?`)
+    const ofAsset = (key: string) => assetTag(key) === base
     if (generations.size >= 10_000) generations.clear() // a refresh from before the clear then stores nothing: safe
     generations.set(base, ++invalidations)
     const keys = new Set([base, ...(this.deps.memory?.keys() ?? []).filter(ofAsset), ...[...inflight.keys(), ...landing.keys()].filter(ofAsset)])

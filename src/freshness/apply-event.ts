@@ -1,4 +1,4 @@
-import { assetTag } from '../cache/build'
+import { assetTag } from '../cache/keys'
 import { lookupAsset, type LookupDeps, notFoundEntry } from '../lookup'
 import { PROVIDERS } from '../providers'
 import type { ProviderName } from '../providers/types'

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
-import { assetTag, memoryTier } from '../cache/build'
+import { memoryTier } from '../cache/build'
+import { assetTag } from '../cache/keys'
 import { gatewayAuth, type KeyRecord, requireCapability } from '../http/auth'
 import { ApiError } from '../http/problem'
 import type { LookupDeps } from '../lookup'

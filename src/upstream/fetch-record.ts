@@ -145,11 +145,11 @@ export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps
   const pacer = pacerFor(adapter.name, deps.env)
   /** Waits for this call's slot under `UPSTREAM_MAX_RPS_<PROVIDER>`; a 429 when it lies past the deadline. */
   const paced = async () => {
-    const waitMs = pacer?.reserve(Date.now()) ?? 0
-    if (waitMs === 0) return
+    const waitMs = pacer ? pacer.reserve(Date.now()) : 0
+    if (!pacer || waitMs === 0) return
     if (waitMs > timeoutMs - (Date.now() - start) - MIN_ATTEMPT_MS) {
-      pacer?.release()
-      throw new ApiError(429, 'upstream_rate_limited', `The gateway holds ${adapter.name} to ${pacer?.rps} calls a second, and the next free one is past this lookup's deadline.`, {
+      pacer.release()
+      throw new ApiError(429, 'upstream_rate_limited', `The gateway holds ${adapter.name} to ${pacer.rps} calls a second, and the next free one is past this lookup's deadline.`, {
         headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
       })
     }
