@@ -15,13 +15,12 @@
 // nothing calls out: wrangler's telemetry and its Request.cf download are off.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { missSection } from './bench/miss.mjs'
 import { coalesceSection, zipfSection } from './bench/calls.mjs'
 import { hitSection } from './bench/hit.mjs'
 import { memorySection } from './bench/memory.mjs'
-import { childEnv, installCleanup, logTail, started, stopAll, tmpDir } from './bench/processes.mjs'
+import { childEnv, environmentFacts, runScript, stopAll, tmpDir } from './bench/processes.mjs'
 import { printTable, readmeSection, targetRows, updateReadme } from './bench/report.mjs'
 import { ROOT, RUN_DEADLINE_MS, SETTINGS, TARGETS, WRANGLER } from './bench/settings.mjs'
 import { startBaseline, startGateway, waitReady } from './bench/targets.mjs'
@@ -97,7 +96,7 @@ async function measure({ want, gatewayConfig }, results) {
     for (const key of ['memory', 'edge']) {
       console.log(`coalesce (${t[key].name}): ${SETTINGS.coldRounds} rounds of ${SETTINGS.coldConcurrent} concurrent cold lookups of one id`)
       results.coalesce[key] = await coalesceSection(t[key], key)
-      console.log(`  ${results.coalesce[key].upstreamCalls} upstream call(s)`)
+      console.log(`  upstream calls per round: ${results.coalesce[key].perRound.map((r) => r.upstreamCalls).join(', ')}`)
     }
   }
   if (want('memory')) {
@@ -128,26 +127,13 @@ function report() {
 
 async function main() {
   if (process.argv.includes('--report')) return report()
-  installCleanup()
   const options = parseArgs(process.argv.slice(2))
   const startedAt = Date.now()
-  setTimeout(() => {
-    console.error(`bench: not finished within ${RUN_DEADLINE_MS / 60_000} min, stopping`)
-    stopAll().finally(() => process.exit(1))
-  }, RUN_DEADLINE_MS).unref()
-
   const results = {
     schema: 1,
     startedAt: new Date(startedAt).toISOString(),
     gatewayConfig: relative(ROOT, options.gatewayConfig),
-    environment: {
-      node: process.versions.node,
-      wrangler: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'wrangler', 'package.json'), 'utf8')).version,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model?.replace(/\s+/g, ' ').trim() ?? 'unknown',
-      platform: `${process.platform}-${process.arch}`,
-      loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
-    },
+    environment: environmentFacts(),
     settings: SETTINGS,
     targets: TARGETS,
   }
@@ -171,12 +157,4 @@ async function main() {
   console.log(`results: ${relative(ROOT, out)} (${results.durationS} s)`)
 }
 
-main().then(
-  () => process.exit(0),
-  async (err) => {
-    console.error(`bench failed: ${err?.stack ?? err}`)
-    for (const child of started) console.error(`--- ${child.label}: last lines of its log\n${logTail(child)}`)
-    await stopAll()
-    process.exit(1)
-  },
-)
+runScript('bench', main, RUN_DEADLINE_MS)

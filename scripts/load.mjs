@@ -14,10 +14,9 @@
 // `failing` runs twice and `hits` again at the end. Memory: the isolate's V8 heap in use, read
 // through wrangler dev's inspector after each gateway's LOAD_WARMUP_S (40) of hits and after every
 // workload; flat means that outside its memory tier the last reading is at most 8 MiB above the
-// highest before it, with
-// the tier within its bound (workerd's RSS, printed too, counts Miniflare and the dev tooling and
-// grows whatever the Worker does). Every answer outside its kind's statuses, every socket
-// error and timeout, and every 5xx without problem+json fails the run (exit 1).
+// highest before it, with the tier within its bound (workerd's RSS, printed too, counts Miniflare
+// and the dev tooling and grows whatever the Worker does). Every answer outside its kind's
+// statuses, every socket error and timeout, and every 5xx without problem+json fails the run.
 // Prints a table, writes bench/load.json, and rewrites the README between <!-- load:start -->
 // and <!-- load:end -->. LOAD_SECONDS (15), LOAD_CONNECTIONS (32) and LOAD_WARMUP_S change the
 // load; runs with other values than the defaults leave the README and bench/load.json alone.
@@ -25,10 +24,9 @@
 // section from bench/load.json without a run.
 import autocannon from 'autocannon'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
 import { join } from 'node:path'
 import { AUTH, assetPath, cacheDetail, get, median, pool, round, tally } from './bench/client.mjs'
-import { installCleanup, logTail, sleep, started, stopAll, workerdRssKiB } from './bench/processes.mjs'
+import { environmentFacts, runScript, sleep, stopAll, workerdRssKiB } from './bench/processes.mjs'
 import { updateReadmeSection } from './bench/report.mjs'
 import { ROOT } from './bench/settings.mjs'
 import { isolateHeapBytes, startGateway, waitReady } from './bench/targets.mjs'
@@ -42,13 +40,12 @@ const LOAD = {
   warmIds: 200,
   failRatio: 0.5,
   warmupS: num('LOAD_WARMUP_S', 40),
-  // The isolate's heap may grow by what its memory tier holds more, and this much (uncollected
-  // garbage included; the whole heap is a few MiB):
+  // How far the isolate's heap outside its memory tier may end above its earlier highest reading
+  // (uncollected garbage included; the whole heap reads 5-35 MiB):
   flatOtherMiB: 8,
 }
 const DEFAULTS = LOAD.seconds === 15 && LOAD.connections === 32 && LOAD.warmupS === 40
 const RUN_DEADLINE_MS = 6 * 60_000
-const MIB = 1024
 
 const WARM = Array.from({ length: LOAD.warmIds }, (_, i) => benchId('load-warm', i))
 const BAD_PATHS = [
@@ -103,14 +100,16 @@ function request(kind) {
   }
 }
 
+/** RSS (MiB) of the workerd process that runs `target`'s Worker. */
+const rssMiB = (target) => workerdRssKiB(target.child).userKiB / 1024
+
 /** The Worker's RSS (MiB), sampled every 500 ms while `work` runs: start, end, peak and median. */
 async function withMemory(target, work) {
-  const rss = () => workerdRssKiB(target.child).userKiB / MIB
-  const samples = [rss()]
-  const timer = setInterval(() => samples.push(rss()), 500)
+  const samples = [rssMiB(target)]
+  const timer = setInterval(() => samples.push(rssMiB(target)), 500)
   try {
     const result = await work()
-    samples.push(rss())
+    samples.push(rssMiB(target))
     const memoryMiB = { start: samples[0], end: samples.at(-1), peak: Math.max(...samples), median: median(samples) }
     return { ...result, memoryMiB: Object.fromEntries(Object.entries(memoryMiB).map(([k, v]) => [k, round(v, 1)])) }
   } finally {
@@ -152,9 +151,9 @@ async function run(name, target, seconds = LOAD.seconds) {
           if (!w.expected[kind].includes(status)) unexpected.push(`${kind} ${status}`)
           if (status >= 500) {
             problemJson.five += 1
-            if (!String(headers?.['content-type']).startsWith('application/problem+json')) problemJson.notProblem += 1
+            if (!String(headers['content-type']).startsWith('application/problem+json')) problemJson.notProblem += 1
           }
-          if (status === 200) cacheStatus.push(cacheDetail(headers?.['cache-status']))
+          if (status === 200) cacheStatus.push(cacheDetail(headers['cache-status']))
         },
       },
     ],
@@ -242,7 +241,7 @@ function readmeSection(results, table) {
     '<!-- load:start -->',
     `\`npm run load\` on ${results.finishedAt.slice(0, 10)} (${e.cpus} × ${e.cpuModel}, Node ${e.node}, ${Math.round(results.durationS)} s): ` +
       `autocannon, ${results.settings.connections} connections, ${results.settings.seconds} s per workload, against \`wrangler dev\` (workerd) with Sync on a loopback upstream ` +
-      `answering in ${LOAD.upstreamLatencyMs} ms. "errors" counts every answer whose status its kind does not owe, plus socket errors and timeouts. ` +
+      `answering in ${results.settings.upstreamLatencyMs} ms. "errors" counts every answer whose status its kind does not owe, plus socket errors and timeouts. ` +
       `The failing workload runs a second gateway whose records are fresh for 1 s with no stale-while-revalidate, so stale copies meet the failing upstream head on. ` +
       `Flat memory: ${results.flatMemory.text}. All numbers: [\`bench/load.json\`](bench/load.json).`,
     '',
@@ -263,12 +262,7 @@ function report() {
 
 async function main() {
   if (process.argv.includes('--report')) return report()
-  installCleanup()
   const startedAt = Date.now()
-  setTimeout(() => {
-    console.error(`load: not finished within ${RUN_DEADLINE_MS / 60_000} min, stopping`)
-    stopAll().finally(() => process.exit(1))
-  }, RUN_DEADLINE_MS).unref()
 
   const upstream = await startUpstream(LOAD.upstreamLatencyMs)
   const upstreamPort = upstream.address().port
@@ -284,13 +278,13 @@ async function main() {
   await Promise.all([warm(steady), warm(failing)])
   // workerd's RSS under wrangler dev counts Miniflare's local KV and Cache API and the dev tooling,
   // and grows for tens of thousands of requests whatever the Worker does (README, "Load"). What the
-  // gateway itself keeps is its isolate's heap after a full GC, read through the inspector.
+  // gateway itself keeps is its isolate's heap, read through the inspector, and its memory tier.
   const isolate = async (target) => {
     const heapBytes = await isolateHeapBytes(target)
     const tier = JSON.parse((await get(target.agent, target.port, '/admin/cache', AUTH)).body).memory
     return { heapBytes, tierBytes: tier?.bytes ?? 0, tierEntries: tier?.entries ?? 0, tierMaxBytes: tier?.maxBytes ?? 0 }
   }
-  const rssAtStart = { [steady.name]: round(workerdRssKiB(steady.child).userKiB / MIB, 1), [failing.name]: round(workerdRssKiB(failing.child).userKiB / MIB, 1) }
+  const rssAtStart = { [steady.name]: round(rssMiB(steady), 1), [failing.name]: round(rssMiB(failing), 1) }
   for (const target of [steady, failing]) {
     console.log(`warm-up: ${LOAD.warmupS} s of hits on ${target.name}`)
     await run('hits', target, LOAD.warmupS)
@@ -326,7 +320,7 @@ async function main() {
     const highestEarlier = Math.max(...earlier.map(outside))
     const aboveBytes = outside(last.isolate) - highestEarlier
     const bounded = last.isolate.tierBytes <= last.isolate.tierMaxBytes
-    const met = aboveBytes <= LOAD.flatOtherMiB * MIB * 1024 && bounded
+    const met = aboveBytes <= LOAD.flatOtherMiB * 1024 * 1024 && bounded
     if (!met) last.problems.push(`${target.name}: isolate heap ${mib(aboveBytes)} MiB above its earlier highest${bounded ? '' : '; memory tier over its bound'}`)
     return {
       gateway: target.name,
@@ -366,13 +360,7 @@ async function main() {
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date().toISOString(),
     durationS: round((Date.now() - startedAt) / 1000, 1),
-    environment: {
-      node: process.versions.node,
-      wrangler: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'wrangler', 'package.json'), 'utf8')).version,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model?.replace(/\s+/g, ' ').trim() ?? 'unknown',
-      loadAverageAtStart: os.loadavg().map((x) => round(x, 2)),
-    },
+    environment: environmentFacts(),
     settings: LOAD,
     runs,
     upstreamFailuresBy: counters.failedBy,
@@ -391,12 +379,4 @@ async function main() {
   if (missed.length) throw new Error(`targets not met: ${missed.map((r) => `${r.workload}: ${r.problems.join('; ')}`).join(' | ')}`)
 }
 
-main().then(
-  () => process.exit(0),
-  async (err) => {
-    console.error(`load failed: ${err?.stack ?? err}`)
-    for (const child of started) console.error(`--- ${child.label}: last lines of its log\n${logTail(child)}`)
-    await stopAll()
-    process.exit(1)
-  },
-)
+runScript('load', main, RUN_DEADLINE_MS)

@@ -104,7 +104,6 @@ export async function hitSection({ baseline, memory, edge }, hitId) {
       ratio: round(median(paired), 3),
       cpuRatio: round(median(cpuPaired), 3),
       cpuRatioPerRound: cpuPaired.map((x) => round(x, 3)),
-      cpuMsPerRequest: round(median(rounds[key].map((x) => x.cpuMsPerRequest)), 4),
       ratioPerRound: paired.map((x) => round(x, 3)),
       ratioOfMedians: round(median(rounds[key].map((x) => x.rps)) / median(rounds.baseline.map((x) => x.rps)), 3),
       ...summary(key),

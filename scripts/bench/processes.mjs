@@ -94,7 +94,7 @@ export function installCleanup() {
   })
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => {
-      console.error(`\nbench: ${sig}, stopping`)
+      console.error(`\n${sig}: stopping`)
       stopAll().finally(() => process.exit(130))
     })
   }
@@ -181,4 +181,37 @@ export function cpuSnapshot() {
 export function foreignCpuShare(a, b) {
   const available = ((b.at - a.at) / 1000) * USER_HZ * os.cpus().length
   return Math.max(0, Math.min(1, (b.busy - a.busy - (b.mine - a.mine)) / available))
+}
+
+/** What the numbers were measured on, for the results file and the README line above its table. */
+export function environmentFacts() {
+  return {
+    node: process.versions.node,
+    wrangler: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'wrangler', 'package.json'), 'utf8')).version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model?.replace(/\s+/g, ' ').trim() ?? 'unknown',
+    platform: `${process.platform}-${process.arch}`,
+    loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+  }
+}
+
+/**
+ * Runs a measuring script's `main`: every child stopped however it ends, the whole run stopped and
+ * failed past `deadlineMs`, exit 0 on success, and on failure the error with each wrangler's log tail.
+ */
+export function runScript(name, main, deadlineMs) {
+  installCleanup()
+  setTimeout(() => {
+    console.error(`${name}: not finished within ${deadlineMs / 60_000} min, stopping`)
+    stopAll().finally(() => process.exit(1))
+  }, deadlineMs).unref()
+  main().then(
+    () => process.exit(0),
+    async (err) => {
+      console.error(`${name} failed: ${err?.stack ?? err}`)
+      for (const child of started) console.error(`--- ${child.label}: last lines of its log\n${logTail(child)}`)
+      await stopAll()
+      process.exit(1)
+    },
+  )
 }

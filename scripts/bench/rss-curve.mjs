@@ -7,7 +7,7 @@
 import autocannon from 'autocannon'
 import { join } from 'node:path'
 import { AUTH, assetPath, get } from './client.mjs'
-import { installCleanup, sleep, stopAll, workerdRssKiB } from './processes.mjs'
+import { installCleanup, stopAll, workerdRssKiB } from './processes.mjs'
 import { ROOT } from './settings.mjs'
 import { startBaseline, startGateway, waitReady } from './targets.mjs'
 import { benchId, bodyOf, startUpstream } from './upstream.mjs'
@@ -30,5 +30,4 @@ console.log(`${which}: ${Math.round(result.requests.average)} req/s, ${result.no
 upstream.close()
 target.agent.destroy()
 await stopAll()
-await sleep(0)
 process.exit(0)

@@ -56,7 +56,8 @@ export function bodyOf(id) {
 }
 
 /** Ids the upstream does not know: it answers them 404 as Sync does. */
-export const missingId = (i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
+const MISSING_PREFIX = '00000000-'
+export const missingId = (i) => `${MISSING_PREFIX}0000-4000-8000-${String(i).padStart(12, '0')}`
 
 /**
  * Upstream trouble on demand (`npm run load`): while `failRatio` > 0, that share of calls (drawn
@@ -80,7 +81,6 @@ const FAILURES = ['500', '502', '503', 'reset']
 export const counters = {
   failed: 0,
   failedBy: {},
-  notFound: 0,
   calls: new Map(),
   serviceMs: new Map(),
   callsOf(ids) {
@@ -100,8 +100,8 @@ const UUID_PATH = /^\/v2\/assets\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 export function startUpstream(latencyMs) {
   const server = http.createServer((req, res) => {
     const start = performance.now()
-    const answer = (status, body) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+    const answer = (status, body, headers = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers })
       res.end(body)
     }
     const match = UUID_PATH.exec(req.url ?? '')
@@ -118,13 +118,9 @@ export function startUpstream(latencyMs) {
       if (failure === 'reset') return req.socket.destroy()
       if (failure) {
         const status = Number(failure)
-        res.writeHead(status, { 'content-type': 'application/json', ...(status === 503 ? { 'retry-after': '1' } : {}) })
-        return res.end(JSON.stringify({ message: 'Upstream trouble (load test)', statusCode: status }))
+        return answer(status, JSON.stringify({ message: 'Upstream trouble (load test)', statusCode: status }), status === 503 ? { 'retry-after': '1' } : {})
       }
-      if (id.startsWith('00000000-')) {
-        counters.notFound += 1
-        return answer(404, JSON.stringify({ message: 'Asset not found', statusCode: 404 }))
-      }
+      if (id.startsWith(MISSING_PREFIX)) return answer(404, JSON.stringify({ message: 'Asset not found', statusCode: 404 }))
       res.on('finish', () => {
         const list = counters.serviceMs.get(id) ?? []
         list.push(performance.now() - start)
