@@ -104,7 +104,7 @@ export class TieredCache {
       stale = newer(stale, fromKv, now)
 
       if (stale && now < stale.staleUntil) {
-        this.deps.waitUntil(this.refresh(key, load, kvSeen).catch(() => {}))
+        void this.refresh(key, load, kvSeen) // in waitUntil already: refresh keeps every call it starts alive
         return { entry: stale, headers: {}, cacheStatus: `${NAME}; fwd=stale; detail=revalidating`, timings }
       }
       if (directives.onlyIfCached) {
