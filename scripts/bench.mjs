@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // `npm run bench`: the numbers of issue 8 item 10, measured locally in workerd (wrangler dev)
 // against a loopback upstream that speaks Sync's `GET /v2/assets/{id}` with a set latency.
-// Writes bench/results.json, prints a table, and rewrites the README's "Benchmark" section
-// (between <!-- bench:start --> and <!-- bench:end -->; nothing else in README.md).
+// Writes bench/results.json, prints a table, and rewrites the "Benchmark" section of docs/benchmarks.md
+// (between <!-- bench:start --> and <!-- bench:end -->; nothing else in docs/benchmarks.md).
 //
 //   npm run bench                          everything, about 4 minutes (stopped and failed at 7.5)
 //   npm run bench -- --only hit,bundle     some sections: hit, miss, zipf, coalesce, memory, bundle
 //   npm run bench -- --gateway-config <wrangler.toml>   another build of the gateway (experiments)
-//   npm run bench -- --report              the table and README section again from bench/results.json
+//   npm run bench -- --report              the table and docs/benchmarks.md section again from bench/results.json
 //
-// Runs with --only or --gateway-config write bench/results/<time>.tmp.json and leave the README
+// Runs with --only or --gateway-config write bench/results/<time>.tmp.json and leave docs/benchmarks.md
 // alone. BENCH_ROUNDS, BENCH_ROUND_S, BENCH_CONNECTIONS, BENCH_UPSTREAM_MS change the load shape;
 // BENCH_KEEP_TMP=1 keeps the wrangler logs and state. Everything listens on 127.0.0.1 and
 // nothing calls out: wrangler's telemetry and its Request.cf download are off.
@@ -117,7 +117,7 @@ async function measure({ want, gatewayConfig }, results) {
   await stopAll()
 }
 
-/** `--report`: the table and README section again from bench/results.json, without a run. */
+/** `--report`: the table and docs/benchmarks.md section again from bench/results.json, without a run. */
 function report() {
   const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8'))
   const rows = targetRows(results)
@@ -152,7 +152,7 @@ async function main() {
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`)
   printTable(rows)
-  if (options.partial) console.log('partial run: README.md left alone')
+  if (options.partial) console.log('partial run: docs/benchmarks.md left alone')
   else updateReadme(readmeSection(results, rows))
   console.log(`results: ${relative(ROOT, out)} (${results.durationS} s)`)
 }

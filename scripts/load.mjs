@@ -17,10 +17,10 @@
 // highest before it, with the tier within its bound (workerd's RSS, printed too, counts Miniflare
 // and the dev tooling and grows whatever the Worker does). Every answer outside its kind's
 // statuses, every socket error and timeout, and every 5xx without problem+json fails the run.
-// Prints a table, writes bench/load.json, and rewrites the README between <!-- load:start -->
+// Prints a table, writes bench/load.json, and rewrites docs/benchmarks.md between <!-- load:start -->
 // and <!-- load:end -->. LOAD_SECONDS (15), LOAD_CONNECTIONS (32) and LOAD_WARMUP_S change the
-// load; runs with other values than the defaults leave the README and bench/load.json alone.
-// About 3 minutes; stopped and failed at 6. `npm run load -- --report` rewrites the README
+// load; runs with other values than the defaults leave docs/benchmarks.md and bench/load.json alone.
+// About 3 minutes; stopped and failed at 6. `npm run load -- --report` rewrites the docs/benchmarks.md
 // section from bench/load.json without a run.
 import autocannon from 'autocannon'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -243,7 +243,7 @@ function readmeSection(results, table) {
       `autocannon, ${results.settings.connections} connections, ${results.settings.seconds} s per workload, against \`wrangler dev\` (workerd) with Sync on a loopback upstream ` +
       `answering in ${results.settings.upstreamLatencyMs} ms. "errors" counts every answer whose status its kind does not owe, plus socket errors and timeouts. ` +
       `The failing workload runs a second gateway whose records are fresh for 1 s with no stale-while-revalidate, so stale copies meet the failing upstream head on. ` +
-      `Flat memory: ${results.flatMemory.text}. All numbers: [\`bench/load.json\`](bench/load.json).`,
+      `Flat memory: ${results.flatMemory.text}. All numbers: [\`bench/load.json\`](../bench/load.json).`,
     '',
     md(HEAD),
     `| ${keys.map(() => '---').join(' | ')} |`,
@@ -252,7 +252,7 @@ function readmeSection(results, table) {
   ].join('\n')
 }
 
-/** `--report`: the table and README section again from bench/load.json, without a run. */
+/** `--report`: the table and docs/benchmarks.md section again from bench/load.json, without a run. */
 function report() {
   const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'load.json'), 'utf8'))
   const table = rows(results)
@@ -277,7 +277,7 @@ async function main() {
   await Promise.all([steady, failing].map(waitReady))
   await Promise.all([warm(steady), warm(failing)])
   // workerd's RSS under wrangler dev counts Miniflare's local KV and Cache API and the dev tooling,
-  // and grows for tens of thousands of requests whatever the Worker does (README, "Load"). What the
+  // and grows for tens of thousands of requests whatever the Worker does (docs/benchmarks.md, "Load"). What the
   // gateway itself keeps is its isolate's heap, read through the inspector, and its memory tier.
   const isolate = async (target) => {
     const heapBytes = await isolateHeapBytes(target)
@@ -373,8 +373,8 @@ async function main() {
     mkdirSync(join(ROOT, 'bench'), { recursive: true })
     writeFileSync(join(ROOT, 'bench', 'load.json'), `${JSON.stringify(results, null, 2)}\n`)
     updateReadmeSection('load', 'Load', readmeSection(results, table))
-    console.log('written: bench/load.json, README.md (Load)')
-  } else console.log('non-default load: README.md and bench/load.json left alone')
+    console.log('written: bench/load.json, docs/benchmarks.md (Load)')
+  } else console.log('non-default load: docs/benchmarks.md and bench/load.json left alone')
   const missed = runs.filter((r) => r.problems.length)
   if (missed.length) throw new Error(`targets not met: ${missed.map((r) => `${r.workload}: ${r.problems.join('; ')}`).join(' | ')}`)
 }

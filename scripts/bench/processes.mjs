@@ -183,7 +183,7 @@ export function foreignCpuShare(a, b) {
   return Math.max(0, Math.min(1, (b.busy - a.busy - (b.mine - a.mine)) / available))
 }
 
-/** What the numbers were measured on, for the results file and the README line above its table. */
+/** What the numbers were measured on, for the results file and the docs/benchmarks.md line above its table. */
 export function environmentFacts() {
   return {
     node: process.versions.node,

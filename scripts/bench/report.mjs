@@ -1,5 +1,5 @@
 // The bench's verdicts: one row per measurement (target, measured, met), printed as a table and
-// written into the README between <!-- bench:start --> and <!-- bench:end -->.
+// written into docs/benchmarks.md between <!-- bench:start --> and <!-- bench:end -->.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT, SETTINGS, TARGETS } from './settings.mjs'
@@ -124,7 +124,7 @@ export function readmeSection(results, rows) {
       `Hit ratios come from autocannon (${s.connections} connections, ${s.rounds} alternated rounds of ${s.roundS} s per Worker) against a bare ` +
       `Hono Worker answering the same body (\`bench/baseline\`), as the median of the per-round ratios (their range in brackets: the noise of a shared machine).${noise} ` +
       "The Cache API is Miniflare's local one, so its rows describe this machine more than a Cloudflare data centre. " +
-      'All numbers: [`bench/results.json`](bench/results.json).',
+      'All numbers: [`bench/results.json`](../bench/results.json).',
     '',
     markdownTable(rows),
     ...cacheApiNote(results),
@@ -133,12 +133,12 @@ export function readmeSection(results, rows) {
 }
 
 /**
- * Replaces the section of README.md between `<!-- name:start -->` and `<!-- name:end -->`, or
+ * Replaces the section of docs/benchmarks.md between `<!-- name:start -->` and `<!-- name:end -->`, or
  * appends a `heading` section holding it. Others edit the rest of the file: read, replace and
  * write back (atomically) in one synchronous step.
  */
 export function updateReadmeSection(name, heading, section) {
-  const path = join(ROOT, 'README.md')
+  const path = join(ROOT, 'docs', 'benchmarks.md')
   const text = readFileSync(path, 'utf8')
   const [open, close] = [`<!-- ${name}:start -->`, `<!-- ${name}:end -->`]
   const start = text.indexOf(open)

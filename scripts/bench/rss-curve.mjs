@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The RSS of one Worker's workerd process under steady hits, every 3 s: the reference behind the
-// load test's warm-up (README, "Load").
+// load test's warm-up (docs/benchmarks.md, "Load").
 //
 //   node scripts/bench/rss-curve.mjs baseline [seconds]   the bare Hono Worker (bench/baseline)
 //   node scripts/bench/rss-curve.mjs gateway [seconds]    the gateway, its Sync on a loopback upstream
