@@ -10,9 +10,10 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
+      // The development entry: the gateway plus the sandbox providers and the development key.
+      main: './src/dev.ts',
       miniflare: {
         bindings: {
-          SANDBOX: 'on',
           DEV_GATEWAY_KEY: 'ae_test_dev_key',
           SPOTIFY_BASE_URL: 'https://sandbox.asset-edge.test/__sandbox/spotify',
           SPOTIFY_TOKEN_URL: 'https://sandbox.asset-edge.test/__sandbox/spotify-accounts/api/token',

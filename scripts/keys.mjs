@@ -9,13 +9,14 @@ import { existsSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { CATALOG } from '../src/providers/catalog.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = join(ROOT, 'node_modules', '.bin')
 const WRANGLER = join(BIN, process.platform === 'win32' ? 'wrangler.cmd' : 'wrangler')
 const BINDING = 'ASSET_KV'
 const KEY_PREFIX = 'gwkey:' // keep in step with KEY_PREFIX in src/http/auth.ts
-const PROVIDERS = ['spotify', 'sync', 'gumnut', 'frameio'] // ProviderName in src/providers/types.ts
+const PROVIDERS = CATALOG.map((p) => p.name)
 const ID_LENGTH = 12 // hex characters of the digest used as a key's id
 const GET_CONCURRENCY = 4
 

@@ -7,11 +7,12 @@
 // Lookup fields: --ad-account (Spotify), --include (Gumnut, repeatable or comma separated),
 // --include-deleted and --type (Frame.io). --json prints the whole answer.
 import { parseArgs } from 'node:util'
+import { CATALOG } from '../src/providers/catalog.ts'
+import { DEV_GATEWAY_KEY as DEV_KEY } from './dev-key.mjs'
 
-const DEV_BASE = 'http://localhost:8787'
-const DEV_KEY = 'ae_dev_sandbox_key' // scripts/dev.mjs
+const DEV_BASE = process.env.ASSET_EDGE_URL ?? 'http://localhost:8787'
 /** The body field that carries `--id`, per provider: the asset id path parameter of its lookup route. */
-const ID_FIELD = { spotify: 'asset_id', sync: 'id', gumnut: 'asset_id', frameio: 'asset_id' }
+const ID_FIELD = Object.fromEntries(CATALOG.map((p) => [p.name, p.assetIdParam]))
 
 function fail(message) {
   console.error(`link: ${message}`)
@@ -44,9 +45,9 @@ try {
 
 if (values.help) {
   console.log(
-    'usage: npm run link -- --provider spotify|sync|gumnut|frameio --id ID --variant NAME [--ttl S]\n' +
+    `usage: npm run link -- --provider ${Object.keys(ID_FIELD).join('|')} --id ID --variant NAME [--ttl S]\n` +
       '         [--ad-account ID] [--include X ...] [--include-deleted] [--type T]\n' +
-      '         [--base URL] [--key KEY] | [--remote --url URL (key in ASSET_EDGE_KEY)] [--json]',
+      '         [--base URL (default ASSET_EDGE_URL or http://localhost:8787)] [--key KEY] | [--remote --url URL (key in ASSET_EDGE_KEY)] [--json]',
   )
   process.exit(0)
 }

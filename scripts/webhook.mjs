@@ -5,19 +5,37 @@
 // Frame.io: the sandbox changes the asset and signs the webhook; this script delivers it to
 // /webhooks/frameio. Gumnut: the sandbox changes the asset and appends to its events feed; this
 // script then runs the Cron Trigger (/__scheduled) so the gateway reads the feed at once.
-// Options: --base http://localhost:8787
-const args = process.argv.slice(2)
-const baseAt = args.indexOf('--base')
-const base = baseAt >= 0 ? args.splice(baseAt, 2)[1] : 'http://localhost:8787'
-const [provider, type, id] = args
+// The sandbox's control routes take the development key.
+import { parseArgs } from 'node:util'
+import { CATALOG } from '../src/providers/catalog.ts'
+import { DEV_GATEWAY_KEY } from './dev-key.mjs'
+
+const USAGE = `usage: npm run webhook -- <provider> <event type> <asset id> [--url URL]
+  providers with events in the sandbox: frameio (signed webhooks), gumnut (events feed)
+  --url URL   the dev gateway (default ASSET_EDGE_URL or http://localhost:8787); --base is an alias`
+
+let parsed
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { url: { type: 'string' }, base: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+} catch (err) {
+  console.error(`webhook: ${err.message}\n${USAGE}`)
+  process.exit(1)
+}
+if (parsed.values.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+const base = parsed.values.url ?? parsed.values.base ?? process.env.ASSET_EDGE_URL ?? 'http://localhost:8787'
+const [provider, type, id] = parsed.positionals
 
 function usage(message) {
-  console.error(`webhook: ${message}\nusage: npm run webhook -- frameio asset.updated <uuid> | gumnut asset_updated <asset_id> [--base URL]`)
+  console.error(`webhook: ${message}\n${USAGE}`)
   process.exit(1)
 }
 if (!provider || !type || !id) usage('missing arguments')
+if (!CATALOG.some((p) => p.name === provider)) usage(`unknown provider ${provider}; one of ${CATALOG.map((p) => p.name).join(', ')}`)
 
-async function post(path, body, headers = { 'content-type': 'application/json' }) {
+async function post(path, body, headers = { 'content-type': 'application/json', authorization: `Bearer ${DEV_GATEWAY_KEY}` }) {
   const response = await fetch(new URL(path, base), { method: 'POST', body, headers })
   const text = await response.text()
   if (!response.ok) throw new Error(`${path} answered ${response.status}: ${text}`)
@@ -35,7 +53,7 @@ try {
     const cron = await fetch(new URL('/__scheduled?cron=*+*+*+*+*', base))
     console.log(`cron: ${cron.status} ${await cron.text()}`)
   } else {
-    usage(`unknown provider ${provider}; frameio or gumnut`)
+    usage(`${provider} sends no events the sandbox can play; frameio or gumnut`)
   }
 } catch (err) {
   console.error(`webhook: ${err.message}`)

@@ -1,34 +1,68 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { type ServiceOptions, services } from './http/services'
-import { ApiError, problemResponse } from './http/problem'
+import { configReader } from './config'
+import { accessLog } from './http/access-log'
+import type { AppEnv, Gateway } from './http/app-env'
+import { ApiError, problemResponse } from './http/errors'
+import { createRedactor } from './http/redact'
 import { requestId } from './http/request-id'
-import { accessLog, type LogFacts } from './http/access-log'
-import { configuredSecrets, redactText } from './http/redact'
-import { links } from './routes/links'
-import { lookups } from './routes/lookups'
+import { services } from './http/services'
+import { IsolateState } from './isolate-state'
+import type { KeyRecord } from './http/auth'
+import type { ProviderRegistry } from './providers/types'
+import { adminRoutes } from './routes/admin'
+import { linkRoutes } from './routes/links'
+import { lookupRoutes } from './routes/lookups'
 import { meta } from './routes/meta'
-import { admin } from './routes/admin'
-import { webhooks } from './routes/webhooks'
-import { SANDBOX_PREFIX, sandboxApp } from './sandbox/app'
+import { webhookRoutes } from './routes/webhooks'
 
-export type AppOptions = Partial<ServiceOptions>
+export type AppOptions = {
+  /** The providers this gateway serves (`PROVIDERS` in production). */
+  providers: ProviderRegistry
+  /** This isolate's state; a new one unless given (tests play several isolates with several). */
+  isolate?: IsolateState
+  /** The outbound `fetch` for upstream calls; the global one unless given. */
+  fetch?: typeof fetch
+  /** The Cache API cache; `caches.default` unless given. */
+  openEdge?: () => Promise<Cache> | Cache
+  /** Cache API key namespace (entry format version); tests take a new one per test. */
+  edgeNamespace?: string
+  /** Routes mounted before the gateway's own (the dev entry's sandbox). */
+  before?: Hono<AppEnv>
+  /** Keys accepted beside those in KV, by digest (the dev entry's development key). */
+  resolveKey?: (env: Env, digest: string) => Promise<KeyRecord | undefined>
+  /** More vars to redact from logs (the development key). */
+  extraSecrets?: readonly string[]
+  /** The dev entry's sandbox is served. */
+  sandbox?: boolean
+}
 
-/** Builds the gateway: request id, services, routes, and one problem+json error path. */
-export function createApp(options: AppOptions = {}) {
-  const app = new Hono<{ Bindings: Env; Variables: { requestId: string; log: LogFacts } }>()
+/** Builds the gateway: request id, services, routes (each group with its own auth), and one problem+json error path. */
+export function createApp(options: AppOptions) {
+  const { providers } = options
+  const gateway: Gateway = {
+    providers,
+    isolate: options.isolate ?? new IsolateState(),
+    config: configReader(providers.list),
+    redactor: createRedactor(providers, options.extraSecrets),
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    openEdge: options.openEdge ?? (() => caches.default),
+    edgeNamespace: options.edgeNamespace ?? 'v1',
+    sandbox: options.sandbox ?? false,
+    ...(options.resolveKey ? { resolveKey: options.resolveKey } : {}),
+  }
+
+  const app = new Hono<AppEnv>()
   app.use(requestId())
+  app.use(services(gateway))
   app.use(accessLog())
-  app.use(services({ ...options, fetch: options.fetch ?? ((input, init) => fetch(input, init)) }))
 
+  if (options.before) app.route('/', options.before)
   app.route('/', meta)
-  // The fake providers answer only where the sandbox is switched on, never in production.
-  app.all(`${SANDBOX_PREFIX}/*`, (c) => (c.env.SANDBOX === 'on' ? sandboxApp.fetch(c.req.raw, c.env) : c.notFound()))
-  // Before `lookups`, which authenticates every path it matches: `/r/{token}` needs no key.
-  app.route('/', links)
-  app.route('/', admin)
-  app.route('/', webhooks)
-  app.route('/', lookups)
+  app.route('/', linkRoutes(providers))
+  app.route('/', adminRoutes(providers))
+  app.route('/', webhookRoutes(providers))
+  app.route('/', lookupRoutes(providers))
 
   app.notFound(() => problemResponse(404, 'not_found', 'No such route.'))
   app.onError((err, c) => {
@@ -37,9 +71,9 @@ export function createApp(options: AppOptions = {}) {
       return err.getResponse()
     }
     if (err instanceof HTTPException) return problemResponse(err.status, 'http_error', err.message || 'Request refused.')
-    const error = redactText(String(err), configuredSecrets(c.env))
+    const error = gateway.redactor.text(String(err), c.env)
     console.error(JSON.stringify({ level: 'error', request_id: c.var.requestId, message: 'unhandled error', error }))
     return problemResponse(500, 'internal_error', `Unexpected error; quote request id ${c.var.requestId}.`)
   })
-  return app
+  return { app, gateway }
 }

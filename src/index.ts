@@ -1,13 +1,5 @@
-import { createApp } from './app'
-import { runCron } from './freshness/cron'
-import { lookupDeps } from './http/services'
+import { PROVIDERS } from './providers'
+import { createWorker } from './worker'
 
-const app = createApp()
-
-export default {
-  fetch: app.fetch,
-  scheduled(_controller, env, ctx) {
-    const deps = lookupDeps(env, (p) => ctx.waitUntil(p), { fetch: (input, init) => fetch(input, init) })
-    ctx.waitUntil(runCron(deps))
-  },
-} satisfies ExportedHandler<Env>
+/** The production Worker: the providers' real APIs, one isolate state made here. No sandbox. */
+export default createWorker({ providers: PROVIDERS }).handler

@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
-import { forgetEdgeEntries } from '../src/cache/build'
-import { callApp, createKey, expectProblem, fakeSync, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM } from './helpers'
+import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { callApp, createKey, expectProblem, fakeSync, forgetEdgeEntries, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM } from './helpers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())

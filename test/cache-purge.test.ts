@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
+import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { callApp, createKey, expectProblem, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)

@@ -1,12 +1,14 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { memoryTier } from '../src/cache/build'
-import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
-import { call, callApp, createKey, fakeSync, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM } from './helpers'
-import { forgetEdgeEntries } from '../src/cache/build'
+import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { call, callApp, createKey, currentIsolate, fakeSync, forgetEdgeEntries, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM, worldWorker } from './helpers'
+import { Coalescer } from '../src/cache/coalescing'
 import type { CacheEntry } from '../src/cache/entry'
+import { MemoryTier } from '../src/cache/memory-tier'
+import type { Store } from '../src/cache/stores'
 import { type Loaded, TieredCache } from '../src/cache/tiered-cache'
-import { MemoryTier, type Tier } from '../src/cache/tiers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
@@ -14,14 +16,11 @@ afterEach(() => vi.useRealTimers())
 const FRAMEIO = `/frameio/v2/assets/${SAMPLE.image}`
 const status = (r: Response) => r.headers.get('cache-status') ?? ''
 
-/** Lets background work (cache writes, refreshes) of `exports.default.fetch` land. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30))
 
 describe('tiers', () => {
   it('answers a repeat from isolate memory, then the Cache API, then KV, calling the provider once', async () => {
     const first = await call(FRAMEIO)
     expect(status(first)).toBe('asset-edge; fwd=miss; stored')
-    await settle()
     expect(status(await call(FRAMEIO))).toMatch(/^asset-edge; hit; detail=memory; ttl=(29\d|300)$/)
 
     freshIsolate() // another isolate in this data centre
@@ -38,7 +37,6 @@ describe('tiers', () => {
 
   it('serves identical bodies from every tier', async () => {
     const bodies = [await (await call(FRAMEIO)).text()]
-    await settle()
     bodies.push(await (await call(FRAMEIO)).text())
     freshIsolate()
     bodies.push(await (await call(FRAMEIO)).text())
@@ -95,19 +93,17 @@ describe('degraded tiers', () => {
     ['Cache API throws', {}, throwingCache],
     ['Cache API stalls', {}, stallingCache],
   ] as const)('%s: the lookup still answers from the provider, then from memory', async (_name, envPatch, cache) => {
-    const { createApp } = await import('../src/app')
-    const app = createApp(cache ? { openEdge: () => cache } : {})
+    const { handler } = worldWorker(cache ? { openEdge: () => cache } : {})
     const patched = { ...env, ...envPatch, CACHE_TIER_TIMEOUT_MS: '40' }
-    const pending: Promise<unknown>[] = []
-    const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext
-    const ask = () => app.fetch(new Request(`https://gw.test${FRAMEIO}`, { headers: { authorization: 'Bearer ae_test_dev_key' } }), patched, ctx)
+    const ctx = createExecutionContext()
+    const ask = () => handler.fetch(new Request(`https://gw.test${FRAMEIO}`, { headers: { authorization: 'Bearer ae_test_dev_key' } }), patched, ctx)
     const first = await ask()
     expect(first.status).toBe(200)
     expect(status(first)).toBe('asset-edge; fwd=miss; stored')
     const second = await ask()
     expect(second.status).toBe(200)
     expect(status(second)).toMatch(/detail=memory/)
-    await Promise.race([Promise.allSettled(pending), new Promise((r) => setTimeout(r, 200))])
+    await waitOnExecutionContext(ctx)
   })
 })
 
@@ -115,7 +111,7 @@ describe('memory bounds', () => {
   it('holds at most MEMORY_CACHE_MAX_ENTRIES entries', async () => {
     const bounded = { MEMORY_CACHE_MAX_ENTRIES: '2', MEMORY_CACHE_MAX_BYTES: '1000000' }
     for (const id of [SAMPLE.image, SAMPLE.video, SAMPLE.processing]) await callApp(`/frameio/v2/assets/${id}`, { env: bounded })
-    expect(memoryTier({ ...env, ...bounded })?.stats.entries).toBe(2)
+    expect(currentIsolate().memoryTier({ maxEntries: 2, maxBytes: 1_000_000, ttlS: 5 })?.stats.entries).toBe(2)
   })
 
   it('holds at most MEMORY_CACHE_MAX_BYTES bytes', async () => {
@@ -124,7 +120,7 @@ describe('memory bounds', () => {
       await callApp(`/frameio/v2/assets/${id}`, { env: bounded })
       await callApp(`/sync/v2/assets/${id}`, { env: bounded })
     }
-    const stats = memoryTier({ ...env, ...bounded })?.stats
+    const stats = currentIsolate().memoryTier({ maxEntries: 1000, maxBytes: 4000, ttlS: 5 })?.stats
     expect(stats?.bytes).toBeLessThanOrEqual(4000)
     expect(stats?.entries).toBeGreaterThan(0)
   })
@@ -172,8 +168,7 @@ describe('coalescing', () => {
       },
       delete: (req: RequestInfo) => real.delete(req),
     } as unknown as Cache
-    const { createApp } = await import('../src/app')
-    const app = createApp({ openEdge: () => slowPut, fetch: upstream.fetcher })
+    const { handler } = worldWorker({ openEdge: () => slowPut, fetch: upstream.fetcher })
     const kv = env.ASSET_KV
     const slowKv = {
       get: (...args: Parameters<KVNamespace['get']>) => kv.get(...args),
@@ -185,9 +180,8 @@ describe('coalescing', () => {
       list: (...args: Parameters<KVNamespace['list']>) => kv.list(...args),
     } as unknown as KVNamespace
     const patched = { ...env, ASSET_KV: slowKv, SYNC_BASE_URL: UPSTREAM, MEMORY_CACHE_MAX_ENTRIES: '0', CACHE_TIER_TIMEOUT_MS: '5000' }
-    const pending: Promise<unknown>[] = []
-    const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext
-    const ask = () => app.fetch(new Request(`https://gw.test/sync/v2/assets/${SAMPLE.video}`, { headers: { authorization: 'Bearer ae_test_dev_key' } }), patched, ctx)
+    const ctx = createExecutionContext()
+    const ask = () => handler.fetch(new Request(`https://gw.test/sync/v2/assets/${SAMPLE.video}`, { headers: { authorization: 'Bearer ae_test_dev_key' } }), patched, ctx)
 
     const first = await ask()
     expect(first.status).toBe(200)
@@ -197,7 +191,7 @@ describe('coalescing', () => {
     expect(upstream.state.calls).toBe(1)
 
     release()
-    await Promise.allSettled(pending)
+    await waitOnExecutionContext(ctx)
     expect(status(await ask())).toMatch(/detail=edge/) // and once written, the copy answers
     expect(upstream.state.calls).toBe(1)
   })
@@ -205,7 +199,7 @@ describe('coalescing', () => {
   it('a refresh that began before an invalidation answers its callers but stores nothing', async () => {
     // A client's miss is at the provider when a webhook drops the asset and re-fetches it; the
     // client's older answer lands last and must not overwrite what the event brought.
-    const mapTier = (name: 'edge' | 'kv'): Tier & { held: Map<string, CacheEntry> } => {
+    const mapTier = (name: 'edge' | 'kv'): Store & { held: Map<string, CacheEntry> } => {
       const held = new Map<string, CacheEntry>()
       return {
         name,
@@ -219,7 +213,7 @@ describe('coalescing', () => {
     const [edge, kv] = [mapTier('edge'), mapTier('kv')]
     const memory = new MemoryTier({ maxEntries: 10, maxBytes: 100_000, ttlS: 60 })
     const pending: Promise<unknown>[] = []
-    const cache = new TieredCache({ memory, edge, kv, waitUntil: (p) => pending.push(p) })
+    const cache = new TieredCache({ memory, stores: [edge, kv], coalescer: new Coalescer(), waitUntil: (p) => pending.push(p), staleStatus: () => undefined })
     const now = Date.now()
     const entry = (body: string): Loaded => ({
       entry: { v: 1, kind: 'record', body, etag: `"${body}"`, state: 'ready', storedAt: now, freshUntil: now + 60_000, staleUntil: now + 120_000, staleIfErrorUntil: now + 180_000 },

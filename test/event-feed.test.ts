@@ -1,22 +1,26 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { recheckPending, runCron } from '../src/freshness/cron'
-import { GUMNUT_CURSOR_KEY, pollGumnutEvents } from '../src/freshness/gumnut-feed'
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { pollFeed, recheckPending, runCron } from '../src/freshness/cron'
+import { GUMNUT_CURSOR_KEY } from '../src/providers/gumnut/feed'
 import { RECHECK_PREFIX } from '../src/freshness/pending-recheck'
 import { lookupDeps } from '../src/http/services'
-import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
-import { sandboxState } from '../src/sandbox/state'
-import { call, callApp, resetState, sandboxStats, UPSTREAM } from './helpers'
+import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { adapterOf, call, callApp, resetState, sandboxStats, UPSTREAM, worldWorker } from './helpers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
 
 /** A cron run's dependencies, with its background work collected and awaited. */
-function cronDeps(envPatch: Partial<Env> = {}, fetcher: typeof fetch = (i, init) => fetch(i, init)) {
-  const pending: Promise<unknown>[] = []
-  const deps = lookupDeps({ ...env, ...envPatch }, (p) => pending.push(p), { fetch: fetcher })
-  return { deps, settled: async () => void (await Promise.allSettled(pending)) }
+function cronDeps(envPatch: Partial<Env> = {}, fetcher?: typeof fetch) {
+  const ctx = createExecutionContext()
+  const { gateway } = worldWorker(fetcher ? { fetch: fetcher } : {})
+  const deps = lookupDeps(gateway, { ...env, ...envPatch } as Env, (p) => ctx.waitUntil(p))
+  return { deps, settled: () => waitOnExecutionContext(ctx) }
 }
+
+const pollGumnutEvents = (deps: ReturnType<typeof cronDeps>['deps']) => pollFeed(deps, adapterOf('gumnut'))
 
 const GUMNUT_IMAGE = `/gumnut/api/assets/${GUMNUT_SAMPLE.image}`
 const description = async (path: string) => ((await (await callApp(path)).response.json()) as { description: string }).description

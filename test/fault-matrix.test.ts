@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { SAMPLE } from '../src/sandbox/ids'
+import { SAMPLE } from '../src/sandbox/samples'
 import { callApp, expectProblem, resetState, syncRecord, UPSTREAM } from './helpers'
 
 /**

@@ -1,27 +1,79 @@
-import { env, exports } from 'cloudflare:workers'
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
-import { clearKeyCache, digestKey, KEY_PREFIX, type KeyRecord, type KeyScopes } from '../src/http/auth'
-import { resetSpotifyTokenState } from '../src/providers/spotify-token'
-import { sandboxStats } from '../src/sandbox/app'
+import type { AppOptions } from '../src/app'
+import { createDevWorker } from '../src/dev'
+import { digestKey, KEY_PREFIX, type KeyRecord, type KeyScopes } from '../src/http/auth'
+import { IsolateState } from '../src/isolate-state'
+import { PROVIDERS } from '../src/providers'
+import type { ProviderAdapter } from '../src/providers/types'
+import { SANDBOXES } from '../src/providers/sandboxes'
+import { Sandbox } from '../src/sandbox/sandbox'
 import { recordResponse } from './setup/leak-scan'
-import { clearMemoryTier, forgetEdgeEntries } from '../src/cache/build'
-import { resetInflight } from '../src/cache/tiered-cache'
-import { resetPacers } from '../src/upstream/pacer'
-import { resetReplayGuard } from '../src/freshness/replay-guard'
-import { resetPendingNotes } from '../src/freshness/pending-recheck'
-import { sandboxState } from '../src/sandbox/state'
 
 export const DEV_KEY = 'ae_test_dev_key'
 export const ORIGIN = 'https://gateway.asset-edge.test'
 
-/** Calls the Worker's default export, as a client would, with the dev key unless told otherwise. */
+/**
+ * What one test runs against: a sandbox, one isolate's state and a Cache API namespace of its
+ * own, all made anew by `resetState()`, as on a fresh deployment.
+ */
+type TestWorld = { sandbox: Sandbox; isolate: IsolateState; edgeNamespace: string }
+let world: TestWorld = newWorld()
+
+function newWorld(): TestWorld {
+  return { sandbox: new Sandbox(SANDBOXES), isolate: new IsolateState(), edgeNamespace: `test-${crypto.randomUUID()}` }
+}
+
+/** This test's sandbox: its fake providers' state and call counters. */
+export function currentSandbox(): Sandbox {
+  return world.sandbox
+}
+
+/** This test's isolate state. */
+export function currentIsolate(): IsolateState {
+  return world.isolate
+}
+
+/** Upstream calls the sandbox answered in this test, by provider (`spotify`, `sync`, …, `spotify-token`). */
+export const sandboxStats = {
+  calls: (provider: string): number => world.sandbox.calls(provider),
+  tokensMinted: (): number => world.sandbox.calls('spotify-token-minted'),
+}
+
+/** A development Worker over this test's world (sandbox, isolate state, Cache API namespace), with overrides. */
+export function worldWorker(options: Partial<AppOptions> = {}) {
+  return createDevWorker(world.sandbox, { isolate: world.isolate, edgeNamespace: world.edgeNamespace, ...options })
+}
+
+/** Runs one request through a development Worker of this test's world, waiting for its background work. */
+export async function run(request: Request, options: { env?: Partial<Env>; fetch?: typeof fetch } = {}): Promise<Response> {
+  const { handler } = worldWorker(options.fetch ? { fetch: options.fetch } : {})
+  const ctx = createExecutionContext()
+  const response = await handler.fetch(request, options.env ? ({ ...env, ...options.env } as Env) : env, ctx)
+  // Background work (cache writes, refreshes, the log flush) finishes before the caller looks, so tests are deterministic.
+  await waitOnExecutionContext(ctx)
+  await recordResponse(response)
+  return response
+}
+
+/** Calls the gateway as a client would, with the dev key unless told otherwise. */
 export async function call(path: string, init: RequestInit & { key?: string | null } = {}): Promise<Response> {
   const { key = DEV_KEY, ...rest } = init
   const headers = new Headers(rest.headers)
   if (key !== null && !headers.has('authorization') && !headers.has('x-api-key')) headers.set('authorization', `Bearer ${key}`)
-  const response = await exports.default.fetch(new Request(new URL(path, ORIGIN), { ...rest, headers }))
-  await recordResponse(response)
-  return response
+  return run(new Request(new URL(path, ORIGIN), { ...rest, headers }))
+}
+
+/** The gateway with env overrides and an outbound `fetch` of the test's own, for cases one env can't cover. */
+export async function callApp(
+  path: string,
+  options: { env?: Partial<Env>; fetch?: typeof fetch; key?: string; init?: RequestInit } = {},
+): Promise<{ response: Response }> {
+  const headers = new Headers(options.init?.headers)
+  headers.set('authorization', `Bearer ${options.key ?? DEV_KEY}`)
+  const request = new Request(new URL(path, ORIGIN), { ...options.init, headers })
+  return { response: await run(request, { ...(options.env ? { env: options.env } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) }) }
 }
 
 /** Stores a gateway key in KV the way `npm run keys -- create` does, and returns it. */
@@ -49,50 +101,25 @@ export async function expectProblem(response: Response, status: number, code: st
   return body
 }
 
-/** What a new isolate starts without: key, token and memory-tier state, in-flight refreshes. */
+/** Plays a new isolate: fresh key, token and memory-tier state, no in-flight refreshes (KV and the Cache API stay). */
 export function freshIsolate(): void {
-  clearKeyCache()
-  resetSpotifyTokenState()
-  clearMemoryTier()
-  resetInflight()
-  resetReplayGuard()
-  resetPendingNotes()
-  resetPacers()
+  world.isolate = new IsolateState()
 }
 
-/** Resets state that outlives a test: KV, Cache API entries, sandbox counters, isolate memory. */
+/** Makes every Cache API entry written so far unreachable (the Cache API cannot be listed). */
+export function forgetEdgeEntries(): void {
+  world.edgeNamespace = `test-${crypto.randomUUID()}`
+}
+
+/** A new world for the next test: empty KV (but the published spec), Cache API, sandbox and isolate. */
 export async function resetState(): Promise<void> {
-  // Everything but the published spec (test/setup/publish-spec.ts), as on a fresh deployment.
   for (;;) {
     const { keys } = await env.ASSET_KV.list()
     const doomed = keys.filter((k) => !k.name.startsWith('openapi:'))
     if (doomed.length === 0) break
     await Promise.all(doomed.map((k) => env.ASSET_KV.delete(k.name)))
   }
-  forgetEdgeEntries()
-  sandboxStats.reset()
-  sandboxState.reset()
-  freshIsolate()
-}
-
-export { sandboxStats }
-
-/** A Worker built by `createApp` with its own env overrides and outbound `fetch`, for cases one env can't cover. */
-export async function callApp(
-  path: string,
-  options: { env?: Partial<Env>; fetch?: typeof fetch; key?: string; init?: RequestInit } = {},
-): Promise<{ response: Response }> {
-  const { createApp } = await import('../src/app')
-  const app = createApp(options.fetch ? { fetch: options.fetch } : {})
-  const pending: Promise<unknown>[] = []
-  const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext
-  const headers = new Headers(options.init?.headers)
-  headers.set('authorization', `Bearer ${options.key ?? DEV_KEY}`)
-  const response = await app.fetch(new Request(new URL(path, ORIGIN), { ...options.init, headers }), { ...env, ...options.env }, ctx)
-  // Background work (cache writes, refreshes) finishes before the caller looks, so tests are deterministic.
-  while (pending.length > 0) await Promise.allSettled(pending.splice(0))
-  await recordResponse(response)
-  return { response }
+  world = newWorld()
 }
 
 /**
@@ -117,4 +144,11 @@ export function syncRecord(id: string, name: string, lifetimeS = 3600): Response
   const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
   const url = `https://media.test/v.mp4?X-Amz-Date=${date}&X-Amz-Expires=${lifetimeS}&X-Amz-Signature=abc`
   return Response.json({ id, createdAt: '2024-01-15T09:30:00Z', updatedAt: '2024-01-15T09:30:00Z', type: 'VIDEO', visibility: 'USER', name, url })
+}
+
+/** The adapter of a built-in provider. */
+export function adapterOf(name: string): ProviderAdapter {
+  const adapter = PROVIDERS.get(name)
+  if (!adapter) throw new Error(`no provider ${name}`)
+  return adapter
 }

@@ -1,9 +1,11 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { ApiError } from '../src/http/problem'
+import { ApiError } from '../src/http/errors'
 import { decodeBase64url, encodeBase64url } from '../src/links/base64url'
 import { keyRing, parseKeyRing } from '../src/links/key-ring'
-import { allowedHosts, linkSettings } from '../src/links/link-settings'
+import { configReader } from '../src/config'
+import { IsolateState } from '../src/isolate-state'
+import { PROVIDERS } from '../src/providers'
 import { type LinkClaims, signLinkToken, verifyLinkToken } from '../src/links/link-token'
 import { redirectTarget } from '../src/links/redirect-target'
 
@@ -106,7 +108,7 @@ describe('key ring', () => {
   it('answers a misconfiguration with a 500 and logs why, naming no secret', async () => {
     const log = vi.spyOn(console, 'error').mockImplementation(() => {})
     try {
-      const err = await rejection(keyRing({ LINK_SIGNING_KEYS: JSON.stringify({ k1: SECRET_A }), LINK_SIGNING_KEY_ID: 'k9' }))
+      const err = await rejection(keyRing(new IsolateState(), { signingKeys: JSON.stringify({ k1: SECRET_A }), signingKeyId: 'k9' }))
       expect([err.status, err.code]).toEqual([500, 'links_not_configured'])
       expect(err.detail).not.toContain(SECRET_A)
       expect(String(log.mock.calls[0]?.[0])).toContain('LINK_SIGNING_KEY_ID does not name a key')
@@ -140,14 +142,17 @@ describe('redirect targets', () => {
 })
 
 describe('link settings', () => {
+  const config = configReader(PROVIDERS.list)
+  const linkSettings = (env: Env) => config(env).links
+  const allowedHosts = (env: Env, provider: string) => config(env).provider(provider).allowedHosts
   const vars = (v: Partial<Record<'LINK_DEFAULT_TTL_S' | 'LINK_MAX_TTL_S' | 'LINK_CLOCK_SKEW_S', string>>) =>
     ({ LINK_DEFAULT_TTL_S: '', LINK_MAX_TTL_S: '', LINK_CLOCK_SKEW_S: '', ...v }) as Env
 
   it('default to 300 s, at most 3600 s, 30 s of skew', () => {
-    expect(linkSettings(vars({}))).toEqual({ defaultTtlS: 300, maxTtlS: 3600, skewS: 30 })
-    expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: '60', LINK_MAX_TTL_S: '120', LINK_CLOCK_SKEW_S: '0' }))).toEqual({ defaultTtlS: 60, maxTtlS: 120, skewS: 0 })
+    expect(linkSettings(vars({}))).toMatchObject({ defaultTtlS: 300, maxTtlS: 3600, skewS: 30 })
+    expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: '60', LINK_MAX_TTL_S: '120', LINK_CLOCK_SKEW_S: '0' }))).toMatchObject({ defaultTtlS: 60, maxTtlS: 120, skewS: 0 })
     expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: '900', LINK_MAX_TTL_S: '600' })).defaultTtlS).toBe(600)
-    expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: 'soon', LINK_MAX_TTL_S: '-1', LINK_CLOCK_SKEW_S: '1.5' }))).toEqual({ defaultTtlS: 300, maxTtlS: 3600, skewS: 30 })
+    expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: 'soon', LINK_MAX_TTL_S: '-1', LINK_CLOCK_SKEW_S: '1.5' }))).toMatchObject({ defaultTtlS: 300, maxTtlS: 3600, skewS: 30 })
   })
 
   it('read each provider allow-list by name', () => {

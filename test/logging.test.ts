@@ -1,7 +1,9 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { configuredSecrets, redactText, redactUrl } from '../src/http/redact'
-import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
+import { createRedactor } from '../src/http/redact'
+import { PROVIDERS } from '../src/providers'
+import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { callApp, resetState } from './helpers'
 import { captured, findLeaks } from './setup/leak-scan'
 
@@ -64,6 +66,10 @@ describe('log batching', () => {
 })
 
 describe('redaction', () => {
+  const redactor = createRedactor(PROVIDERS, ['DEV_GATEWAY_KEY'])
+  const redactUrl = redactor.url
+  const configuredSecrets = (e: object) => redactor.secrets(e)
+  const redactText = (text: string, _secrets: readonly string[]) => redactor.text(text, env)
   it('removes signed-URL secrets, tokens and keys', () => {
     expect(redactUrl('/a?X-Amz-Date=20261123T180000Z&X-Amz-Signature=deadbeef&verify=abc&dl=1&token=a.b.c&Signature=x&include=faces')).toBe(
       '/a?X-Amz-Date=20261123T180000Z&X-Amz-Signature=[redacted]&verify=[redacted]&dl=[redacted]&token=[redacted]&Signature=[redacted]&include=faces',

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
+import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { call, expectProblem, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { mediaUrlExpiry } from '../src/cache/media-expiry'
-import { mediaDeadline, policyFromEnv, recordWindows } from '../src/cache/policy'
+import { mediaDeadline, recordWindows } from '../src/cache/policy'
+import { configReader } from '../src/config'
+import { PROVIDERS } from '../src/providers'
+
+const policyFromEnv = configReader(PROVIDERS.list)
 import { signUrl, type UrlFormat } from '../src/sandbox/signed-urls'
 
 const NOW = Date.UTC(2026, 10, 23, 18, 0, 0)
@@ -15,7 +19,7 @@ describe('reading expiries from signed media URLs', () => {
 
   it('sees no expiry in plain URLs and in Gumnut verify/dl URLs', () => {
     expect(mediaUrlExpiry('https://i.scdn.co/image/123')).toBeUndefined()
-    expect(mediaUrlExpiry(signUrl('https://assets.gumnut.ai/x.jpg', 'gumnut', 600, NOW))).toBeUndefined()
+    expect(mediaUrlExpiry(signUrl('https://assets.gumnut.ai/x.jpg', 'opaque', 600, NOW))).toBeUndefined()
   })
 
   it('reads the examples PROVIDERS.md lists, literally', () => {

@@ -7,9 +7,10 @@ import { encodeBase64url } from '../src/links/base64url'
 import { parseKeyRing } from '../src/links/key-ring'
 import { canonicalPayload, type LinkClaims, signLinkToken } from '../src/links/link-token'
 import { PROVIDERS } from '../src/providers'
-import type { ProviderName } from '../src/providers/types'
-import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
-import { call, createKey, expectProblem, ORIGIN, resetState } from './helpers'
+import type { ProviderName } from '../src/providers/catalog'
+import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { adapterOf, call, createKey, expectProblem, ORIGIN, resetState } from './helpers'
 
 beforeEach(resetState)
 
@@ -90,7 +91,7 @@ describe('minting', () => {
 
   it('refuses an unknown variant with 422 listing the valid ones', async () => {
     const problem = await expectProblem(await mint({ provider: 'gumnut', asset_id: GUMNUT_SAMPLE.image, variant: 'huge' }), 422, 'unknown_variant')
-    expect(problem.allowed).toEqual(Object.keys(PROVIDERS.gumnut.variants))
+    expect(problem.allowed).toEqual(Object.keys(adapterOf('gumnut').variants))
     const inherited = await expectProblem(await mint({ provider: 'sync', id: SAMPLE.video, variant: 'toString' }), 422, 'unknown_variant')
     expect(inherited.allowed).toEqual(['original', 'thumbnail'])
   })
@@ -134,7 +135,7 @@ describe('following', () => {
     const response = await follow(url)
     expect(response.status).toBe(302)
     const location = response.headers.get('location')
-    const adapter = PROVIDERS[body.provider as ProviderName]
+    const adapter = adapterOf(body.provider)
     expect(location).toBe(adapter.media(asset, body.variant))
     expect(adapter.facts(asset).mediaUrls).toContain(location)
     expect(response.headers.get('referrer-policy')).toBe('no-referrer')

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { SAMPLE } from '../src/sandbox/ids'
+import { SAMPLE } from '../src/sandbox/samples'
 import { callApp, expectProblem, freshIsolate, resetState, sandboxStats } from './helpers'
 
 const PATH = `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.image}`
@@ -74,11 +74,11 @@ describe('Spotify OAuth', () => {
     expect(endpoint.forms.map((f) => f.get('refresh_token'))).toEqual([env.SPOTIFY_REFRESH_TOKEN, 'freshly-authorized'])
   })
 
-  it('turns invalid_grant into 502 spotify_reauthorization_required, without retrying in a loop', async () => {
+  it('turns invalid_grant into 502 upstream_reauthorization_required, without retrying in a loop', async () => {
     const endpoint = tokenEndpoint(() => Response.json({ error: 'invalid_grant', error_description: 'Refresh token revoked' }, { status: 400 }))
     for (let i = 0; i < 3; i++) {
       const { response } = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
-      const body = await expectProblem(response, 502, 'spotify_reauthorization_required')
+      const body = await expectProblem(response, 502, 'upstream_reauthorization_required')
       expect(JSON.stringify(body)).not.toContain(env.SPOTIFY_REFRESH_TOKEN)
     }
     expect(endpoint.forms).toHaveLength(1)

@@ -1,6 +1,11 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { createApp } from '../src/app'
+import { PROVIDERS } from '../src/providers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { GUMNUT_SAMPLE, SAMPLE } from '../src/sandbox/ids'
-import { call, expectProblem, resetState, sandboxStats } from './helpers'
+import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { call, createKey, expectProblem, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)
 
@@ -76,14 +81,12 @@ describe('upstream errors become precise problems', () => {
   })
 
   it('answers 502 when the provider cannot be reached', async () => {
-    const { createApp } = await import('../src/app')
-    const { env } = await import('cloudflare:workers')
-    const app = createApp({ fetch: () => Promise.reject(new TypeError('connect ECONNREFUSED')) })
-    const realEnv = { ...env, SANDBOX: 'off', DEV_GATEWAY_KEY: '' }
-    const { createKey } = await import('./helpers')
+    // The production app: no sandbox in front of the provider, no development key.
+    const { app } = createApp({ providers: PROVIDERS, fetch: () => Promise.reject(new TypeError('connect ECONNREFUSED')) })
     const key = await createKey({})
-    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext
-    const response = await app.fetch(new Request(`https://gw.test${ROUTES.sync(SAMPLE.video)}`, { headers: { authorization: `Bearer ${key}` } }), realEnv, ctx)
+    const ctx = createExecutionContext()
+    const response = await app.fetch(new Request(`https://gw.test${ROUTES.sync(SAMPLE.video)}`, { headers: { authorization: `Bearer ${key}` } }), env, ctx)
+    await waitOnExecutionContext(ctx)
     const body = await expectProblem(response, 502, 'upstream_unreachable')
     expect(JSON.stringify(body)).not.toContain('ECONNREFUSED')
   })

@@ -5,10 +5,11 @@ import { AUTH, get } from './client.mjs'
 import { freePort, logTail, sleep, startWrangler, tmpDir } from './processes.mjs'
 import { DEV_KEY, READY_DEADLINE_MS, ROOT, UPSTREAM_KEY } from './settings.mjs'
 
-async function devArgs(config, vars) {
+async function devArgs(config, vars, script = []) {
   const [port, inspectorPort] = [await freePort(), await freePort()]
   const args = [
     'dev',
+    ...script,
     '--config', config,
     '--ip', '127.0.0.1',
     '--port', String(port),
@@ -62,10 +63,10 @@ export async function isolateHeapBytes(target) {
   }
 }
 
-/** The gateway (`config`) in sandbox mode, its Sync provider pointed at the loopback upstream. */
+/** The gateway (`config`) on its development entry (the dev key), its Sync provider pointed at the loopback upstream. */
 export async function startGateway(name, config, upstreamPort, vars = {}) {
-  const all = { SANDBOX: 'on', DEV_GATEWAY_KEY: DEV_KEY, SYNC_BASE_URL: `http://127.0.0.1:${upstreamPort}`, SYNC_API_KEY: UPSTREAM_KEY, ...vars }
-  return start(name, await devArgs(config, all), '/healthz')
+  const all = { DEV_GATEWAY_KEY: DEV_KEY, SYNC_BASE_URL: `http://127.0.0.1:${upstreamPort}`, SYNC_API_KEY: UPSTREAM_KEY, ...vars }
+  return start(name, await devArgs(config, all, [join(ROOT, 'src', 'dev.ts')]), '/healthz')
 }
 
 /** The bare Hono Worker (bench/baseline), answering `body`. */

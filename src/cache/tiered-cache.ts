@@ -1,44 +1,51 @@
-import { ApiError } from '../http/problem'
+import type { Coalescer, Loaded } from './coalescing'
 import type { Directives } from './directives'
 import type { CacheEntry } from './entry'
-import { assetTag } from './keys'
-import type { MemoryTier, Tier } from './tiers'
+import type { MemoryTier } from './memory-tier'
+import type { Store } from './stores'
 
-/** An entry fetched from the provider, with the headers to pass through on this answer. */
-export type Loaded = { entry: CacheEntry; headers: Record<string, string> }
+export type { Loaded }
 
-/** How a lookup was answered: the entry, its RFC 9211 `Cache-Status`, and `Server-Timing` parts. */
-export type CacheOutcome = Loaded & { cacheStatus: string; timings: string[] }
+/** How a lookup was served: a tier's fresh copy, the provider's answer, or a stale copy. */
+export type Served =
+  | { kind: 'hit'; tier: 'memory' | Store['name'] }
+  | { kind: 'fetched'; fwd: Forward }
+  | { kind: 'revalidating' }
+  | { kind: 'stale-if-error'; fwd: Forward; status: number }
 
-/** Upstream failures a stale copy may stand in for (the provider's "no such asset" is not one). */
-const STALE_IF_ERROR_STATUSES = new Set([429, 502, 503, 504])
-const NAME = 'asset-edge'
+/** Why the provider was asked (RFC 9211 `fwd`): nothing usable, a stale copy, or the client's `no-cache`. */
+export type Forward = 'miss' | 'stale' | 'request'
 
-/** Refreshes in flight in this isolate, per key: concurrent misses and refreshes join one upstream call. */
-const inflight = new Map<string, Promise<Loaded>>()
-/**
- * Answers whose Cache API and KV copies are still being written, per key. A plain value, not the
- * refresh's promise: workerd cancels a request left waiting on a promise settled by another request.
- */
-const landing = new Map<string, Loaded>()
-/**
- * Per asset (its key without a query), the count of the last invalidation in this isolate: a
- * refresh that began before an invalidation answers its callers but stores nothing, so it cannot
- * write the old state back over what the event brought.
- */
-const generations = new Map<string, number>()
-let invalidations = 0
+/** Milliseconds spent in each tier and upstream. */
+export type Timings = Readonly<Partial<Record<'memory' | Store['name'] | 'upstream', number>>>
+
+/** How a lookup was answered: the entry, pass-through headers, how it was served and the time spent. */
+export type CacheOutcome = Loaded & { served: Served; timings: Timings }
+
+/** `only-if-cached` found nothing usable. */
+export class NotCachedError extends Error {}
+
+/** The provider call failed and no stale copy could stand in; `cause` is the loader's error. */
+export class LoadFailedError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly fwd: Forward,
+  ) {
+    super('load failed', { cause })
+  }
+}
 
 export type TieredCacheDeps = {
   memory: MemoryTier | undefined
-  edge: Tier
-  kv: Tier
+  /** Shared stores after memory, nearest first (Cache API, then KV). KV is the last. */
+  stores: readonly [edge: Store, kv: Store]
+  coalescer: Coalescer
   waitUntil: (promise: Promise<unknown>) => void
+  /** The status of a failure a stale copy may stand in for (429, 5xx), or undefined. */
+  staleStatus: (err: unknown) => number | undefined
 }
 
-function ttlS(entry: CacheEntry, now: number): number {
-  return Math.max(0, Math.floor((entry.freshUntil - now) / 1000))
-}
+const MEMORY_HIT_TIMINGS: Timings = Object.freeze({ memory: 0 })
 
 /** The more recently stored of two candidates that may still be served stale. */
 function newer(a: CacheEntry | undefined, b: CacheEntry | undefined, now: number): CacheEntry | undefined {
@@ -49,18 +56,11 @@ function newer(a: CacheEntry | undefined, b: CacheEntry | undefined, now: number
   return y.storedAt > x.storedAt ? y : x
 }
 
-async function timed<T>(timings: string[], name: string, work: Promise<T>): Promise<T> {
-  const start = performance.now()
-  try {
-    return await work
-  } finally {
-    timings.push(`${name};dur=${(performance.now() - start).toFixed(1)}`)
-  }
-}
-
 /**
  * Memory → Cache API → KV → provider, with per-entry freshness, stale-while-revalidate,
- * stale-if-error and request coalescing. Tiers never fail a lookup: a broken tier is a miss.
+ * stale-if-error and request coalescing (see `Coalescer`). Stores never fail a lookup: a broken
+ * store is a miss. Knows entries and stores only: how an outcome is spoken over HTTP is the
+ * caller's business.
  */
 export class TieredCache {
   constructor(private readonly deps: TieredCacheDeps) {}
@@ -69,61 +69,56 @@ export class TieredCache {
   memoryHit(key: string, now: number): CacheOutcome | undefined {
     const entry = this.deps.memory?.peek(key, now)
     if (!entry || now >= entry.freshUntil) return undefined
-    return { entry, headers: {}, cacheStatus: `${NAME}; hit; detail=memory; ttl=${ttlS(entry, now)}`, timings: ['memory;dur=0'] }
+    return { entry, headers: {}, served: { kind: 'hit', tier: 'memory' }, timings: MEMORY_HIT_TIMINGS }
   }
 
   /** `awaitWrites`: resolve only once the Cache API and KV copies are written (events, cron). */
   async get(key: string, load: () => Promise<Loaded>, directives: Directives, awaitWrites = false): Promise<CacheOutcome> {
     const now = Date.now()
-    const timings: string[] = []
-    const { memory, edge, kv } = this.deps
+    const timings: Record<string, number> = {}
+    const { memory, stores } = this.deps
+    const kv = stores[stores.length - 1] as Store
     let stale: CacheEntry | undefined
-    let kvSeen: Promise<CacheEntry | undefined>
+    let kvSeen: Promise<CacheEntry | undefined> | undefined
 
-    if (directives.revalidate) {
-      kvSeen = kv.get(key) // only to decide whether KV needs writing afterwards
-    } else {
+    if (!directives.revalidate) {
       const hit = this.memoryHit(key, now)
       if (hit) return hit
       stale = newer(undefined, memory?.peek(key, now), now)
-
-      const fromEdge = await timed(timings, 'edge', edge.get(key))
-      if (fromEdge && now < fromEdge.freshUntil) {
-        memory?.set(key, fromEdge, now)
-        return { entry: fromEdge, headers: {}, cacheStatus: `${NAME}; hit; detail=edge; ttl=${ttlS(fromEdge, now)}`, timings }
+      for (const [index, store] of stores.entries()) {
+        const start = performance.now()
+        const found = await store.get(key)
+        timings[store.name] = performance.now() - start
+        if (store === kv) kvSeen = Promise.resolve(found)
+        if (found && now < found.freshUntil) {
+          memory?.set(key, found, now)
+          // Copy into the nearer stores that missed it.
+          for (const nearer of stores.slice(0, index)) this.deps.waitUntil(nearer.put(key, found, now))
+          return { entry: found, headers: {}, served: { kind: 'hit', tier: store.name }, timings }
+        }
+        stale = newer(stale, found, now)
       }
-      stale = newer(stale, fromEdge, now)
-
-      const fromKv = await timed(timings, 'kv', kv.get(key))
-      kvSeen = Promise.resolve(fromKv)
-      if (fromKv && now < fromKv.freshUntil) {
-        memory?.set(key, fromKv, now)
-        this.deps.waitUntil(edge.put(key, fromKv, now))
-        return { entry: fromKv, headers: {}, cacheStatus: `${NAME}; hit; detail=kv; ttl=${ttlS(fromKv, now)}`, timings }
-      }
-      stale = newer(stale, fromKv, now)
-
       if (stale && now < stale.staleUntil) {
-        void this.refresh(key, load, kvSeen) // in waitUntil already: refresh keeps every call it starts alive
-        return { entry: stale, headers: {}, cacheStatus: `${NAME}; fwd=stale; detail=revalidating`, timings }
+        void this.refresh(key, load, kvSeen ?? kv.get(key)) // in waitUntil already: refresh keeps every call it starts alive
+        return { entry: stale, headers: {}, served: { kind: 'revalidating' }, timings }
       }
-      if (directives.onlyIfCached) {
-        throw new ApiError(504, 'not_cached', 'Nothing usable is cached for this asset, and the request said only-if-cached.', {
-          headers: { 'cache-status': `${NAME}; fwd=miss; detail=only-if-cached` },
-        })
-      }
+      if (directives.onlyIfCached) throw new NotCachedError()
     }
 
-    const fwd = directives.revalidate ? 'request' : stale ? 'stale' : 'miss'
+    const fwd: Forward = directives.revalidate ? 'request' : stale ? 'stale' : 'miss'
+    const start = performance.now()
     try {
-      const loaded = await timed(timings, 'upstream', this.refresh(key, load, kvSeen, awaitWrites, directives.revalidate))
-      return { ...loaded, cacheStatus: `${NAME}; fwd=${fwd}; stored`, timings }
+      // A revalidation reads KV only to decide whether KV needs writing afterwards.
+      const loaded = await this.refresh(key, load, kvSeen ?? kv.get(key), awaitWrites, directives.revalidate)
+      timings.upstream = performance.now() - start
+      return { ...loaded, served: { kind: 'fetched', fwd }, timings }
     } catch (err) {
-      if (stale && err instanceof ApiError && STALE_IF_ERROR_STATUSES.has(err.status) && Date.now() < stale.staleIfErrorUntil) {
-        return { entry: stale, headers: {}, cacheStatus: `${NAME}; fwd=${fwd}; fwd-status=${err.status}; detail=stale-if-error`, timings }
+      timings.upstream = performance.now() - start
+      const status = this.deps.staleStatus(err)
+      if (stale && status !== undefined && Date.now() < stale.staleIfErrorUntil) {
+        return { entry: stale, headers: {}, served: { kind: 'stale-if-error', fwd, status }, timings }
       }
-      if (err instanceof ApiError) err.headers['cache-status'] = `${NAME}; fwd=${fwd}; fwd-status=${err.status}`
-      throw err
+      throw new LoadFailedError(err, fwd)
     }
   }
 
@@ -135,15 +130,15 @@ export class TieredCache {
    * already in: it asked for the provider's word from after it arrived.
    */
   refresh(key: string, load: () => Promise<Loaded>, kvSeen: Promise<CacheEntry | undefined>, awaitWrites = false, revalidate = false): Promise<Loaded> {
+    const { inflight, landing } = this.deps.coalescer
     const landed = revalidate ? undefined : landing.get(key)
     if (landed) return Promise.resolve(landed)
     const joined = inflight.get(key)
     if (joined) return joined
-    const asset = assetTag(key)
-    const generation = generations.get(asset)
+    const generation = this.deps.coalescer.generation(key)
     const running: Promise<Loaded> = load()
       .then(async (loaded) => {
-        if (generations.get(asset) !== generation) return loaded // invalidated meanwhile: keep nothing
+        if (!this.deps.coalescer.isCurrent(key, generation)) return loaded // invalidated meanwhile: keep nothing
         landing.set(key, loaded)
         const writes = this.store(key, loaded.entry, kvSeen).finally(() => {
           if (landing.get(key) === loaded) landing.delete(key)
@@ -173,39 +168,27 @@ export class TieredCache {
     this.deps.memory?.set(key, entry, now)
     const seen = await kvSeen
     const kvWrite = entry.kind === 'record' && (!seen || seen.etag !== entry.etag || seen.freshUntil <= now)
-    await Promise.all([this.deps.edge.put(key, entry, now), kvWrite ? this.deps.kv.put(key, entry, now) : undefined])
+    const [edge, kv] = this.deps.stores
+    await Promise.all([edge.put(key, entry, now), kvWrite ? kv.put(key, entry, now) : undefined])
   }
 
   /** Writes an entry to every tier now (KV included, whatever its kind): what an event says is true. */
   async remember(key: string, entry: CacheEntry): Promise<void> {
     this.deps.memory?.set(key, entry, entry.storedAt)
-    await Promise.all([this.deps.edge.put(key, entry, entry.storedAt), this.deps.kv.put(key, entry, entry.storedAt)])
+    await Promise.all(this.deps.stores.map((store) => store.put(key, entry, entry.storedAt)))
   }
 
   /**
-   * Removes every cached variant of one asset (`base` is its key without a query: all include
+   * Removes every cached variant of one asset (`asset` is its key without a query: all include
    * sets, all query flags) from this isolate's memory, this data centre's Cache API and KV.
    * Returns the keys removed.
    */
-  async invalidateAsset(base: string): Promise<string[]> {
-    const ofAsset = (key: string) => assetTag(key) === base
-    if (generations.size >= 10_000) generations.clear() // a refresh from before the clear then stores nothing: safe
-    generations.set(base, ++invalidations)
-    const keys = new Set([base, ...(this.deps.memory?.keys() ?? []).filter(ofAsset), ...[...inflight.keys(), ...landing.keys()].filter(ofAsset)])
-    for (const key of (await this.deps.kv.keys?.(base)) ?? []) if (ofAsset(key)) keys.add(key)
-    for (const key of keys) {
-      this.deps.memory?.delete(key)
-      inflight.delete(key) // a refresh already running must not be joined: it may carry the old state
-      landing.delete(key)
-    }
-    await Promise.all([...keys].flatMap((key) => [this.deps.edge.delete(key), this.deps.kv.delete(key)]))
+  async invalidateAsset(asset: string): Promise<string[]> {
+    const ofAsset = (key: string) => key === asset || key.startsWith(`${asset}?`)
+    const keys = new Set([asset, ...(this.deps.memory?.keys() ?? []).filter(ofAsset), ...this.deps.coalescer.invalidate(asset)])
+    for (const store of this.deps.stores) for (const key of (await store.keys?.(asset)) ?? []) if (ofAsset(key)) keys.add(key)
+    for (const key of keys) this.deps.memory?.delete(key)
+    await Promise.all([...keys].flatMap((key) => this.deps.stores.map((store) => store.delete(key))))
     return [...keys]
   }
-}
-
-/** Drops every in-flight refresh record (tests). */
-export function resetInflight(): void {
-  inflight.clear()
-  landing.clear()
-  generations.clear()
 }

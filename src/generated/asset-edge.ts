@@ -18,7 +18,7 @@ export interface paths {
          *     provider scope. Takes no query parameters.
          *
          *     The gateway holds the Spotify OAuth refresh token. When Spotify stops honouring it, the
-         *     lookup answers 502 `spotify_reauthorization_required` until an operator authorizes again.
+         *     lookup answers 502 `upstream_reauthorization_required` until an operator authorizes again.
          */
         get: operations["getSpotifyAsset"];
         put?: never;
@@ -348,7 +348,7 @@ export interface components {
          *     * 422 — `invalid_include`, `unknown_provider`, `unknown_variant`, `invalid_ttl`;
          *     * 429 — `upstream_rate_limited`;
          *     * 500 — `internal_error`, `links_not_configured`;
-         *     * 502 — `upstream_auth_failed`, `spotify_reauthorization_required`, `upstream_error`,
+         *     * 502 — `upstream_auth_failed`, `upstream_reauthorization_required`, `upstream_error`,
          *       `upstream_rejected`, `upstream_invalid_response`, `upstream_body_too_large`,
          *       `upstream_body_incomplete`, `upstream_unreachable`, `media_url_refused`;
          *     * 503 — `upstream_unavailable`, `key_store_unavailable`;
@@ -573,7 +573,7 @@ export interface components {
              * @constant
              */
             status: "ok";
-            /** @description True when the built-in fake providers are served (`SANDBOX=on`, development). */
+            /** @description True when the built-in fake providers are served (`npm run dev`, the development entry point). */
             sandbox?: boolean;
         };
         /** @description An OpenAPI 3.1 document (this one, bundled into a single JSON file). */
@@ -1734,7 +1734,7 @@ export interface components {
          * @description The provider did not give a usable answer:
          *
          *     * `upstream_auth_failed` — the provider refused the gateway's own credentials;
-         *     * `spotify_reauthorization_required` — Spotify no longer honours the gateway's refresh
+         *     * `upstream_reauthorization_required` — Spotify no longer honours the gateway's refresh
          *       token; an operator must authorize again;
          *     * `upstream_error` — the provider failed with a 5xx;
          *     * `upstream_rejected` — the provider refused the lookup with another status;

@@ -1,52 +1,63 @@
-/** Query parameters whose values are credentials: signed-URL signatures, Gumnut's verify/dl, JWTs. */
-const SECRET_PARAMS = /^(signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|verify|dl|token|policy|key-pair-id|googleaccessid)$/i
+import type { ProviderRegistry } from '../providers/types'
+
+/** Query parameters whose values are credentials in any signed URL: signatures, policies, JWTs. */
+const SECRET_PARAMS = ['signature', 'x-amz-signature', 'x-amz-credential', 'x-amz-security-token', 'x-goog-signature', 'x-goog-credential', 'sig', 'token', 'policy', 'key-pair-id', 'googleaccessid']
+/** Secrets every deployment may hold, beyond the providers' own. */
+const GATEWAY_SECRETS = ['CF_API_TOKEN', 'LINK_SIGNING_KEYS']
 export const REDACTED = '[redacted]'
 
-/** A URL (or path) with credential query values and link tokens replaced, for logs. */
-export function redactUrl(url: string): string {
-  const [path = '', query] = url.split('?', 2)
-  const safePath = path.replace(/\/r\/[^/?#]+/, `/r/${REDACTED}`)
-  if (query === undefined) return safePath
-  const params = new URLSearchParams(query)
-  for (const name of [...params.keys()]) if (SECRET_PARAMS.test(name)) params.set(name, REDACTED)
-  return `${safePath}?${params.toString().replaceAll(encodeURIComponent(REDACTED), REDACTED)}`
+export type Redactor = {
+  /** A URL (or path) with credential query values and link tokens replaced, for logs. */
+  url(url: string): string
+  /** Text with every configured secret, bearer token, gateway key and signed-URL secret replaced. */
+  text(text: string, env: object): string
+  /** Every configured secret value (and each key inside LINK_SIGNING_KEYS), longest first. */
+  secrets(env: object): string[]
 }
 
-const secretsByEnv = new WeakMap<object, string[]>()
+/**
+ * The redaction rules of one gateway: the generic ones plus what each provider declares (its
+ * secrets, and credential parameters of its media URLs). `extraSecrets` names more vars to redact
+ * (the dev entry's development key).
+ */
+export function createRedactor(providers: ProviderRegistry, extraSecrets: readonly string[] = []): Redactor {
+  const params = new Set([...SECRET_PARAMS, ...providers.list.flatMap((p) => p.secretUrlParams ?? [])].map((name) => name.toLowerCase()))
+  const names = [...providers.list.flatMap((p) => [...p.secrets, ...(p.optionalSecrets ?? [])]), ...GATEWAY_SECRETS, ...extraSecrets]
+  const byEnv = new WeakMap<object, string[]>()
 
-/** Every configured secret value (and each key inside LINK_SIGNING_KEYS), longest first. */
-export function configuredSecrets(env: Env): string[] {
-  let secrets = secretsByEnv.get(env)
-  if (!secrets) {
-    const raw = [
-      env.SYNC_API_KEY,
-      env.GUMNUT_API_KEY,
-      env.FRAMEIO_TOKEN,
-      env.SPOTIFY_CLIENT_SECRET,
-      env.SPOTIFY_REFRESH_TOKEN,
-      env.FRAMEIO_WEBHOOK_SECRET,
-      env.FRAMEIO_WEBHOOK_SECRET_PREVIOUS,
-      env.CF_API_TOKEN,
-      env.LINK_SIGNING_KEYS,
-      env.DEV_GATEWAY_KEY,
-    ]
-    try {
-      raw.push(...Object.values(JSON.parse(env.LINK_SIGNING_KEYS || '{}') as Record<string, string>))
-    } catch {
-      // malformed key ring: its raw value is already listed
-    }
-    secrets = raw.filter((s): s is string => typeof s === 'string' && s.length >= 6 && s !== 'sandbox').sort((a, b) => b.length - a.length)
-    secretsByEnv.set(env, secrets)
+  const url = (raw: string): string => {
+    const [path = '', query] = raw.split('?', 2)
+    const safePath = path.replace(/\/r\/[^/?#]+/, `/r/${REDACTED}`)
+    if (query === undefined) return safePath
+    const search = new URLSearchParams(query)
+    for (const name of [...search.keys()]) if (params.has(name.toLowerCase())) search.set(name, REDACTED)
+    return `${safePath}?${search.toString().replaceAll(encodeURIComponent(REDACTED), REDACTED)}`
   }
-  return secrets
-}
 
-/** Text with every configured secret, bearer token and gateway key replaced, for logs. */
-export function redactText(text: string, secrets: readonly string[]): string {
-  let out = text
-  for (const secret of secrets) out = out.replaceAll(secret, REDACTED)
-  return out
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
-    .replace(/\bae_[A-Za-z0-9_-]{8,}/g, REDACTED)
-    .replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url))
+  const secrets = (env: object): string[] => {
+    let found = byEnv.get(env)
+    if (!found) {
+      const vars = env as Record<string, unknown>
+      const raw = names.map((name) => vars[name])
+      try {
+        raw.push(...Object.values(JSON.parse(typeof vars.LINK_SIGNING_KEYS === 'string' ? vars.LINK_SIGNING_KEYS : '{}') as Record<string, unknown>))
+      } catch {
+        // malformed key ring: its raw value is already listed
+      }
+      found = raw.filter((s): s is string => typeof s === 'string' && s.length >= 6 && s !== 'sandbox').sort((a, b) => b.length - a.length)
+      byEnv.set(env, found)
+    }
+    return found
+  }
+
+  const text = (input: string, env: object): string => {
+    let out = input
+    for (const secret of secrets(env)) out = out.replaceAll(secret, REDACTED)
+    return out
+      .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
+      .replace(/\bae_[A-Za-z0-9_-]{8,}/g, REDACTED)
+      .replace(/https?:\/\/[^\s"'<>]+/g, (u) => url(u))
+  }
+
+  return { url, text, secrets }
 }

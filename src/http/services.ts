@@ -1,31 +1,41 @@
 import { createMiddleware } from 'hono/factory'
-import { buildCache, cachePolicy, type CacheFactoryOptions } from '../cache/build'
-import type { LookupDeps } from '../lookup'
-import type { UpstreamDeps } from '../providers/types'
-import { sandboxFetch } from '../sandbox/app'
+import { edgeStore, kvStore, type Store } from '../cache/stores'
+import { assetTag } from '../cache/keys'
+import { TieredCache } from '../cache/tiered-cache'
+import { type LookupDeps, staleStatus } from '../lookup'
+import type { AppEnv, Gateway } from './app-env'
 
-/** Per-request dependencies of the upstream path, built once from `c.env` (see `createApp`). */
-export type Upstream = Omit<UpstreamDeps, 'signal'>
+const storesByGateway = new WeakMap<Gateway, WeakMap<object, readonly [Store, Store]>>()
 
-export type ServiceOptions = CacheFactoryOptions & {
-  /** The network `fetch` for upstream calls; tests inject their own. */
-  fetch: typeof fetch
+/** The shared stores of a gateway for an env: made once per env object, so a request builds none. */
+function storesOf(gateway: Gateway, env: Env): readonly [Store, Store] {
+  let storesByEnv = storesByGateway.get(gateway)
+  if (!storesByEnv) storesByGateway.set(gateway, (storesByEnv = new WeakMap()))
+  let stores = storesByEnv.get(env)
+  if (!stores) {
+    const { cache, tierTimeoutMs } = gateway.config(env)
+    stores = [edgeStore(gateway.openEdge, gateway.edgeNamespace, cache.edgeMaxS, tierTimeoutMs, (key) => [assetTag(key)]), kvStore(env.ASSET_KV, tierTimeoutMs)]
+    storesByEnv.set(env, stores)
+  }
+  return stores
 }
 
-/** The lookup services for one request or one cron run: upstream access, the tiered cache, its policy. */
-export function lookupDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, options: ServiceOptions): LookupDeps {
-  const fetcher = env.SANDBOX === 'on' ? sandboxFetch(options.fetch) : options.fetch
+/** The lookup services for one request or one cron run: upstream access, the tiered cache, settings. */
+export function lookupDeps(gateway: Gateway, env: Env, waitUntil: (p: Promise<unknown>) => void): LookupDeps {
+  const config = gateway.config(env)
+  const { isolate } = gateway
   return {
-    upstream: { env, fetch: fetcher, kv: env.ASSET_KV },
-    cache: buildCache(env, waitUntil, options),
-    policy: cachePolicy(env),
+    upstream: { env, fetch: gateway.fetch, kv: env.ASSET_KV, isolate },
+    cache: new TieredCache({ memory: isolate.memoryTier(config.memory), stores: storesOf(gateway, env), coalescer: isolate.coalescer, waitUntil, staleStatus }),
+    config,
+    providers: gateway.providers,
     waitUntil,
   }
 }
 
-/** Builds the per-request lookup services once, from `c.env`, for every route. */
-export const services = (options: ServiceOptions) =>
-  createMiddleware<{ Bindings: Env; Variables: { lookup: LookupDeps } }>(async function services(c, next) {
-    c.set('lookup', lookupDeps(c.env, (p) => c.executionCtx.waitUntil(p), options))
+/** Builds the per-request services once, from `c.env`, for every route. */
+export const services = (gateway: Gateway) =>
+  createMiddleware<AppEnv>(async function services(c, next) {
+    c.set('services', { gateway, config: gateway.config(c.env), lookup: lookupDeps(gateway, c.env, (p) => c.executionCtx.waitUntil(p)) })
     await next()
   })

@@ -1,4 +1,5 @@
-import { ApiError } from '../http/problem'
+import { ApiError } from '../http/errors'
+import type { IsolateState } from '../isolate-state'
 import { isKeyId, type VerifyingKeys } from './link-token'
 
 const MIN_SECRET_BYTES = 32 // an HMAC-SHA256 key shorter than its output weakens it
@@ -50,17 +51,21 @@ export async function parseKeyRing(keysJson: string | undefined, currentId: stri
   return { currentId, current, get: (kid) => keys.get(kid) }
 }
 
-let memo: { source: string; ring: Promise<KeyRing> } | undefined
+type Memo = { source?: string; ring?: Promise<KeyRing> }
 
-/** The isolate's key ring for `env`, imported once per configuration; a 500 when it is unusable. */
-export async function keyRing(env: Pick<Env, 'LINK_SIGNING_KEYS' | 'LINK_SIGNING_KEY_ID'>): Promise<KeyRing> {
-  const source = `${env.LINK_SIGNING_KEY_ID ?? ''}\n${env.LINK_SIGNING_KEYS ?? ''}`
-  if (memo?.source !== source) memo = { source, ring: parseKeyRing(env.LINK_SIGNING_KEYS, env.LINK_SIGNING_KEY_ID) }
+/** The isolate's key ring for these settings, imported once per configuration; a 500 when it is unusable. */
+export async function keyRing(isolate: IsolateState, links: { signingKeys: string; signingKeyId: string }): Promise<KeyRing> {
+  const memo = isolate.slot<Memo>('links:key-ring', () => ({}))
+  const source = `${links.signingKeyId}\n${links.signingKeys}`
+  if (memo.source !== source || !memo.ring) {
+    memo.source = source
+    memo.ring = parseKeyRing(links.signingKeys, links.signingKeyId)
+  }
   try {
     return await memo.ring
   } catch (err) {
     const reason = err instanceof KeyRingError ? err.message : 'the keys could not be imported'
     console.error(JSON.stringify({ level: 'error', message: 'signed links are misconfigured', reason }))
-    throw new ApiError(500, 'links_not_configured', 'Signed links are not configured on this gateway.')
+    throw new ApiError('links_not_configured', 'Signed links are not configured on this gateway.')
   }
 }

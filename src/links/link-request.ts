@@ -1,8 +1,9 @@
-import { ApiError } from '../http/problem'
-import { isProviderName, PROVIDERS } from '../providers'
+import { ApiError } from '../http/errors'
 import { isObject } from '../providers/record'
-import type { LookupKey, ProviderAdapter } from '../providers/types'
-import type { LinkSettings } from './link-settings'
+import type { Config } from '../config'
+import type { LookupKey, ProviderAdapter, ProviderRegistry } from '../providers/types'
+
+type LinkSettings = Config['links']
 
 /** A validated mint request: the lookup a link stands for, the variant and the lifetime. */
 export type LinkRequest = { key: LookupKey; variant: string; ttlS: number }
@@ -16,14 +17,15 @@ function routeParams(route: string): string[] {
 }
 
 /** The adapter a mint body names in `provider`, or a 422 listing the providers. */
-export function linkAdapter(body: unknown): ProviderAdapter {
-  if (!isObject(body)) throw new ApiError(400, 'invalid_body', 'Send a JSON object.')
+export function linkAdapter(providers: ProviderRegistry, body: unknown): ProviderAdapter {
+  if (!isObject(body)) throw new ApiError('invalid_body', 'Send a JSON object.')
   const { provider } = body
-  if (typeof provider !== 'string' || !isProviderName(provider)) {
-    const allowed = Object.keys(PROVIDERS)
-    throw new ApiError(422, 'unknown_provider', `\`provider\` must be one of ${allowed.join(', ')}.`, { extras: { param: 'provider', allowed } })
+  const adapter = typeof provider === 'string' ? providers.get(provider) : undefined
+  if (!adapter) {
+    const allowed = providers.list.map((p) => p.name)
+    throw new ApiError('unknown_provider', `\`provider\` must be one of ${allowed.join(', ')}.`, { extras: { param: 'provider', allowed } })
   }
-  return PROVIDERS[provider]
+  return adapter
 }
 
 /** A body field as query values: JSON strings, numbers and booleans as text, arrays member by member. */
@@ -31,13 +33,13 @@ function queryValues(name: string, value: unknown): string[] {
   if (typeof value === 'string') return [value]
   if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return [String(value)]
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value
-  throw new ApiError(400, 'invalid_query', `\`${name}\` must be a string, a boolean or an array of strings.`, { extras: { param: name } })
+  throw new ApiError('invalid_query', `\`${name}\` must be a string, a boolean or an array of strings.`, { extras: { param: name } })
 }
 
 function ttlOf(value: unknown, settings: Pick<LinkSettings, 'defaultTtlS' | 'maxTtlS'>): number {
   if (value === undefined || value === null) return settings.defaultTtlS
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= settings.maxTtlS) return value
-  throw new ApiError(422, 'invalid_ttl', `\`ttl_s\` must be a whole number of seconds from 1 to ${settings.maxTtlS}.`, {
+  throw new ApiError('invalid_ttl', `\`ttl_s\` must be a whole number of seconds from 1 to ${settings.maxTtlS}.`, {
     extras: { param: 'ttl_s', max_ttl_s: settings.maxTtlS },
   })
 }
@@ -51,7 +53,7 @@ export function parseLinkRequest(adapter: ProviderAdapter, body: Record<string, 
   const { variant } = body
   if (typeof variant !== 'string' || !Object.hasOwn(adapter.variants, variant)) {
     const allowed = Object.keys(adapter.variants)
-    throw new ApiError(422, 'unknown_variant', `\`variant\` must be one of ${allowed.join(', ')} for ${adapter.name}.`, {
+    throw new ApiError('unknown_variant', `\`variant\` must be one of ${allowed.join(', ')} for ${adapter.name}.`, {
       extras: { param: 'variant', allowed },
     })
   }
@@ -63,13 +65,13 @@ export function parseLinkRequest(adapter: ProviderAdapter, body: Record<string, 
   const known = [...LINK_FIELDS, ...idNames, ...adapter.queryParams]
   for (const name of Object.keys(body)) {
     if (!known.includes(name)) {
-      throw new ApiError(400, 'unknown_field', `Unknown field ${JSON.stringify(name.slice(0, 80))}; allowed: ${known.join(', ')}.`, { extras: { param: name.slice(0, 80), allowed: known } })
+      throw new ApiError('unknown_field', `Unknown field ${JSON.stringify(name.slice(0, 80))}; allowed: ${known.join(', ')}.`, { extras: { param: name.slice(0, 80), allowed: known } })
     }
   }
   for (const [name, value] of Object.entries(body)) {
     if (LINK_FIELDS.includes(name) || value === null || value === undefined) continue
     if (idNames.includes(name)) {
-      if (typeof value !== 'string') throw new ApiError(400, 'invalid_id', `\`${name}\` must be a string.`, { extras: { param: name } })
+      if (typeof value !== 'string') throw new ApiError('invalid_id', `\`${name}\` must be a string.`, { extras: { param: name } })
       ids[name] = value
       continue
     }
@@ -84,7 +86,7 @@ export function parseLinkRequest(adapter: ProviderAdapter, body: Record<string, 
     if (err instanceof ApiError && err.code === 'unknown_query_parameter') {
       const allowed = [...LINK_FIELDS, ...idNames, ...(Array.isArray(err.extras.allowed) ? err.extras.allowed : [])]
       const param = String(err.extras.param)
-      throw new ApiError(400, 'unknown_field', `Unknown field ${JSON.stringify(param)}; allowed: ${allowed.join(', ')}.`, { extras: { param, allowed } })
+      throw new ApiError('unknown_field', `Unknown field ${JSON.stringify(param)}; allowed: ${allowed.join(', ')}.`, { extras: { param, allowed } })
     }
     throw err
   }

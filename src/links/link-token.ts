@@ -1,4 +1,4 @@
-import { ApiError } from '../http/problem'
+import { ApiError } from '../http/errors'
 import { decodeBase64url, encodeBase64url } from './base64url'
 
 /**
@@ -56,8 +56,8 @@ export async function signLinkToken(claims: LinkClaims, kid: string, key: Crypto
   return `${signed}.${encodeBase64url(new Uint8Array(mac))}`
 }
 
-const malformed = () => new ApiError(400, 'malformed_link_token', 'The link is not a well-formed asset-edge link.')
-const badSignature = () => new ApiError(403, 'invalid_link_signature', 'The link was not signed by this gateway or has been altered.')
+const malformed = () => new ApiError('malformed_link_token', 'The link is not a well-formed asset-edge link.')
+const badSignature = () => new ApiError('invalid_link_signature', 'The link was not signed by this gateway or has been altered.')
 
 function isStringMap(value: unknown): value is Record<string, string> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string')
@@ -93,7 +93,7 @@ export async function verifyLinkToken(token: string, keys: VerifyingKeys, clock:
     throw malformed()
   }
   const key = keys.get(kid)
-  if (!key) throw new ApiError(403, 'unknown_link_key', 'The link was signed with a key this gateway no longer accepts.')
+  if (!key) throw new ApiError('unknown_link_key', 'The link was signed with a key this gateway no longer accepts.')
   const mac = decodeBase64url(signature)
   if (!mac) throw badSignature()
   const valid = await crypto.subtle.verify('HMAC', key, mac, encoder.encode(`${version}.${kid}.${payload}`))
@@ -103,7 +103,7 @@ export async function verifyLinkToken(token: string, keys: VerifyingKeys, clock:
   const claims = bytes ? claimsOf(bytes) : undefined
   if (!claims) throw malformed()
   if (clock.nowMs >= (claims.exp + clock.skewS) * 1000) {
-    throw new ApiError(410, 'link_expired', `The link expired at ${new Date(claims.exp * 1000).toISOString()}.`)
+    throw new ApiError('link_expired', `The link expired at ${new Date(claims.exp * 1000).toISOString()}.`)
   }
   return claims
 }

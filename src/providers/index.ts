@@ -2,11 +2,12 @@ import { frameio } from './frameio'
 import { gumnut } from './gumnut'
 import { spotify } from './spotify'
 import { sync } from './sync'
-import type { ProviderAdapter, ProviderName } from './types'
+import { providerRegistry } from './types'
 
-/** Every provider the gateway fronts. A fifth is one spec, one codegen run and one adapter here. */
-export const PROVIDERS: Readonly<Record<ProviderName, ProviderAdapter>> = { spotify, sync, gumnut, frameio }
-
-export function isProviderName(name: string): name is ProviderName {
-  return Object.hasOwn(PROVIDERS, name)
-}
+/**
+ * Every provider the gateway fronts: the one list routes, cron, webhooks, links, policy and
+ * redaction read. A fifth provider is one spec, one codegen run, one folder and one line here
+ * (plus one in `catalog.ts` for the scripts and one in `sandboxes.ts` for `npm run dev`);
+ * see docs/adding-a-provider.md.
+ */
+export const PROVIDERS = providerRegistry([spotify, sync, gumnut, frameio])

@@ -1,4 +1,4 @@
-import { ApiError } from '../http/problem'
+import { ApiError, type ErrorCode } from '../http/errors'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -9,15 +9,15 @@ function describe(value: string): string {
 /** Checks a path id is a UUID (any case) and returns it lower-cased, so equal ids share one cache key. */
 export function uuidParam(name: string, value: string | undefined): string {
   if (value === undefined || !UUID.test(value)) {
-    throw new ApiError(400, 'invalid_id', `\`${name}\` must be a UUID, got ${describe(value ?? '')}.`, { extras: { param: name } })
+    throw new ApiError('invalid_id', `\`${name}\` must be a UUID, got ${describe(value ?? '')}.`, { extras: { param: name } })
   }
   return value.toLowerCase()
 }
 
 /** Checks a path id against a pattern of its own (prefix, charset, length). */
-export function patternParam(name: string, value: string | undefined, pattern: RegExp, expected: string, code = 'invalid_id'): string {
+export function patternParam(name: string, value: string | undefined, pattern: RegExp, expected: string, code: ErrorCode = 'invalid_id'): string {
   if (value === undefined || !pattern.test(value)) {
-    throw new ApiError(400, code, `\`${name}\` must be ${expected}, got ${describe(value ?? '')}.`, { extras: { param: name } })
+    throw new ApiError(code, `\`${name}\` must be ${expected}, got ${describe(value ?? '')}.`, { extras: { param: name } })
   }
   return value
 }
@@ -28,7 +28,7 @@ export function booleanQuery(query: URLSearchParams, name: string): boolean | un
   if (values.length === 0) return undefined
   const [value] = values
   if (values.length > 1 || (value !== 'true' && value !== 'false')) {
-    throw new ApiError(400, 'invalid_query', `\`${name}\` must be \`true\` or \`false\`, given once.`, { extras: { param: name } })
+    throw new ApiError('invalid_query', `\`${name}\` must be \`true\` or \`false\`, given once.`, { extras: { param: name } })
   }
   return value === 'true'
 }
@@ -47,7 +47,7 @@ export function setQuery(query: URLSearchParams, name: string, allowed: readonly
   if (members.length === 0) return undefined
   const unknown = members.filter((m) => !allowed.includes(m))
   if (unknown.length > 0) {
-    throw new ApiError(422, 'invalid_include', `Unknown \`${name}\` value ${describe(unknown[0] ?? '')}; allowed: ${allowed.join(', ')}.`, {
+    throw new ApiError('invalid_include', `Unknown \`${name}\` value ${describe(unknown[0] ?? '')}; allowed: ${allowed.join(', ')}.`, {
       extras: { param: name, allowed },
     })
   }
@@ -58,7 +58,7 @@ export function setQuery(query: URLSearchParams, name: string, allowed: readonly
 export function onlyKnownQuery(query: URLSearchParams, known: readonly string[]): void {
   for (const name of query.keys()) {
     if (!known.includes(name)) {
-      throw new ApiError(400, 'unknown_query_parameter', `Unknown query parameter ${describe(name)}; allowed: ${known.join(', ') || 'none'}.`, {
+      throw new ApiError('unknown_query_parameter', `Unknown query parameter ${describe(name)}; allowed: ${known.join(', ') || 'none'}.`, {
         extras: { param: name, allowed: known },
       })
     }

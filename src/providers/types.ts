@@ -1,9 +1,8 @@
-/** The providers asset-edge fronts; each is one spec in `openapi/` and one adapter file here. */
-export type ProviderName = 'spotify' | 'sync' | 'gumnut' | 'frameio'
+import type { IsolateState } from '../isolate-state'
 
 /** A validated, canonical lookup: equal lookups have equal `cacheKey`s. */
 export type LookupKey = {
-  provider: ProviderName
+  provider: string
   /** Path ids exactly as the provider names them, e.g. `{ ad_account_id, asset_id }`. */
   ids: Readonly<Record<string, string>>
   /** Normalised query (sorted, de-duplicated), e.g. `{ include: 'faces,metadata' }`. */
@@ -18,6 +17,8 @@ export type UpstreamDeps = {
   fetch: typeof fetch
   signal: AbortSignal
   kv: KVNamespace
+  /** This isolate's state, for what a provider keeps between calls (an access token). */
+  isolate: IsolateState
 }
 
 /** The raw answer of one upstream call, as openapi-fetch returns it. */
@@ -35,9 +36,63 @@ export type AssetState = 'ready' | 'processing' | 'deleted' | 'failed'
 /** What an adapter reads from a record for caching: its state and every media URL it holds. */
 export type RecordFacts = { state: AssetState; mediaUrls: string[] }
 
+/** What an event means for the cache: drop the asset, drop and re-fetch it, or record it gone. */
+export type EventEffect = 'invalidate' | 'rewarm' | 'deleted'
+
+/** A provider's event reduced to what the cache needs: which asset (its route's path ids) and the effect. */
+export type ProviderEvent = { ids: Record<string, string>; effect: EventEffect; type: string }
+
+/**
+ * A provider that pushes signed webhooks. `verify` authenticates a delivery (a 401 `ApiError`
+ * otherwise) and returns its replay key; `events` reads what it says.
+ */
+export interface WebhookSource {
+  /** Largest body accepted, bytes. */
+  readonly maxBodyBytes: number
+  /** How long a delivery's replay key is remembered, seconds. */
+  readonly replayWindowS: number
+  /** Throws 401 unless the headers carry a well-formed signature: checked before the body is read. */
+  precheck(headers: Headers, now: number): void
+  verify(headers: Headers, rawBody: ArrayBuffer, env: Env, now: number): Promise<{ replayKey: string }>
+  /** The events of a verified delivery (a 400 `ApiError` when it is malformed); none for ignored types. */
+  events(body: unknown): ProviderEvent[]
+}
+
+/** What a feed poll needs: the upstream access and a way to apply each event. */
+export type FeedContext = {
+  upstream: Omit<UpstreamDeps, 'signal'>
+  timeoutMs: number
+  apply(event: ProviderEvent): Promise<void>
+}
+
+/** A provider whose changes are read from a feed by the Cron Trigger. */
+export interface FeedSource {
+  poll(context: FeedContext): Promise<Record<string, number>>
+}
+
+/** The facts of a provider that scripts read too (no code): `meta.ts` in its folder. */
+export type ProviderMeta = {
+  /** Lower-case name: the mirror route's first segment and the suffix of its vars. */
+  readonly name: string
+  readonly title: string
+  /** Secrets the adapter reads; all set means the real provider is used in dev. */
+  readonly secrets: readonly string[]
+  /** Optional secrets of its freshness source (webhook signing secrets); redacted like the others. */
+  readonly optionalSecrets?: readonly string[]
+  /** The path parameter that names the asset (what `npm run link -- --id` fills). */
+  readonly assetIdParam: string
+  readonly defaults: {
+    /** Lifetime assumed for a media URL whose expiry is not visible in it, seconds. */
+    readonly assumedMediaLifetimeS: number
+    /** Calls a second the provider allows one account, if it says. */
+    readonly maxRps?: number
+    /** Hosts its media URLs live on (the default link allow-list); empty: any https host. */
+    readonly mediaHosts?: readonly string[]
+  }
+}
+
 /** Everything provider-specific, in one object per provider (see `src/providers/index.ts`). */
-export interface ProviderAdapter {
-  readonly name: ProviderName
+export interface ProviderAdapter extends ProviderMeta {
   /** Hono path of the mirror route, the provider's own path under `/<name>`. */
   readonly route: string
   /** Query parameters the lookup accepts (any other is a 400). */
@@ -58,8 +113,31 @@ export interface ProviderAdapter {
   readonly variants: Readonly<Record<string, string>>
   /** The URL a variant of a record points at, if the record has it. */
   media(record: unknown, variant: string): string | undefined
-  /** True for a provider with no asset events: pending assets are re-checked by the cron. */
-  readonly recheckWhilePending?: boolean
   /** Query a lookup must carry for `media` to find `variant` (e.g. Gumnut's `include=variants`). */
   mediaQuery?(variant: string): Readonly<Record<string, string>>
+  /** Query parameters of its media URLs that are credentials, for log redaction. */
+  readonly secretUrlParams?: readonly string[]
+  /** True for a provider with no asset events: pending assets are re-checked by the cron. */
+  readonly recheckWhilePending?: boolean
+  /** Signed webhooks, served at `POST /webhooks/<name>`. */
+  readonly webhook?: WebhookSource
+  /** An event feed, read by the Cron Trigger. */
+  readonly feed?: FeedSource
+}
+
+/** The providers one gateway serves, by name. */
+export type ProviderRegistry = {
+  readonly list: readonly ProviderAdapter[]
+  get(name: string): ProviderAdapter | undefined
+}
+
+/** A registry over `adapters` (names must be unique, lower-case letters and digits). */
+export function providerRegistry(adapters: readonly ProviderAdapter[]): ProviderRegistry {
+  const byName = new Map<string, ProviderAdapter>()
+  for (const adapter of adapters) {
+    if (!/^[a-z][a-z0-9]{0,31}$/.test(adapter.name)) throw new TypeError(`provider name ${JSON.stringify(adapter.name)} must be lower-case letters and digits`)
+    if (byName.has(adapter.name)) throw new TypeError(`provider ${adapter.name} is listed twice`)
+    byName.set(adapter.name, adapter)
+  }
+  return { list: adapters, get: (name) => byName.get(name) }
 }

@@ -1,24 +1,22 @@
 import { Hono } from 'hono'
-import { memoryTier } from '../cache/build'
 import { assetTag } from '../cache/keys'
-import { gatewayAuth, type KeyRecord, requireCapability } from '../http/auth'
-import { ApiError } from '../http/problem'
-import type { LookupDeps } from '../lookup'
-import { isProviderName, PROVIDERS } from '../providers'
+import type { AppEnv } from '../http/app-env'
+import { gatewayAuth, requireCapability } from '../http/auth'
+import { jsonBody, limitBody } from '../http/body-limit'
+import { ApiError } from '../http/errors'
 import { isObject } from '../providers/record'
-
-type PurgeEnv = { Bindings: Env; Variables: { key: KeyRecord; lookup: LookupDeps } }
+import type { ProviderRegistry } from '../providers/types'
 
 const MAX_ASSETS = 100
 const MAX_BODY_BYTES = 64 * 1024
 
 /** Purges Cloudflare's cache by tag in every data centre, when the zone and a token are configured. */
-async function purgeEverywhere(env: Env, fetcher: typeof fetch, tags: string[]): Promise<'purged' | 'not_configured' | 'failed'> {
-  if (!env.CF_ZONE_ID || !env.CF_API_TOKEN) return 'not_configured'
+async function purgeEverywhere(purge: { zoneId: string; apiToken: string }, fetcher: typeof fetch, tags: string[]): Promise<'purged' | 'not_configured' | 'failed'> {
+  if (!purge.zoneId || !purge.apiToken) return 'not_configured'
   try {
-    const response = await fetcher(`https://api.cloudflare.com/client/v4/zones/${encodeURIComponent(env.CF_ZONE_ID)}/purge_cache`, {
+    const response = await fetcher(`https://api.cloudflare.com/client/v4/zones/${encodeURIComponent(purge.zoneId)}/purge_cache`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${env.CF_API_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${purge.apiToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ tags }),
     })
     return response.ok ? 'purged' : 'failed'
@@ -28,41 +26,40 @@ async function purgeEverywhere(env: Env, fetcher: typeof fetch, tags: string[]):
 }
 
 /** Admin routes: `POST /purge` drops every cached variant of the named assets; `GET /admin/cache` reports the memory tier. */
-export const admin = new Hono<PurgeEnv>()
+export function adminRoutes(providers: ProviderRegistry) {
+  const admin = new Hono<AppEnv>()
 
-admin.get('/admin/cache', gatewayAuth(), (c) => {
-  requireCapability(c.var.key, 'admin')
-  return c.json({ memory: memoryTier(c.env)?.stats ?? null }, 200, { 'cache-control': 'no-store' })
-})
-
-admin.post('/purge', gatewayAuth(), async (c) => {
-  requireCapability(c.var.key, 'admin')
-  if (Number(c.req.header('content-length') ?? 0) > MAX_BODY_BYTES) throw new ApiError(413, 'body_too_large', `The body exceeds ${MAX_BODY_BYTES} bytes.`)
-  const raw = await c.req.arrayBuffer()
-  if (raw.byteLength > MAX_BODY_BYTES) throw new ApiError(413, 'body_too_large', `The body exceeds ${MAX_BODY_BYTES} bytes.`)
-  let body: unknown
-  try {
-    body = JSON.parse(new TextDecoder().decode(raw))
-  } catch {
-    body = undefined
-  }
-  if (!isObject(body) || typeof body.provider !== 'string' || !Array.isArray(body.assets)) {
-    throw new ApiError(400, 'invalid_body', 'Send JSON `{ "provider": "<name>", "assets": [ { <the lookup route\'s path ids> } ] }`.')
-  }
-  if (!isProviderName(body.provider)) {
-    throw new ApiError(422, 'unknown_provider', `Unknown provider; allowed: ${Object.keys(PROVIDERS).join(', ')}.`, { extras: { allowed: Object.keys(PROVIDERS) } })
-  }
-  if (body.assets.length === 0 || body.assets.length > MAX_ASSETS) {
-    throw new ApiError(400, 'invalid_body', `\`assets\` must list 1 to ${MAX_ASSETS} assets.`)
-  }
-  const adapter = PROVIDERS[body.provider]
-  const bases = body.assets.map((ids) => {
-    if (!isObject(ids) || !Object.values(ids).every((v) => typeof v === 'string')) {
-      throw new ApiError(400, 'invalid_body', 'Each asset is an object of string path ids, as in the lookup route.')
-    }
-    return assetTag(adapter.parse(ids as Record<string, string>, new URLSearchParams()).cacheKey)
+  admin.get('/admin/cache', gatewayAuth(), (c) => {
+    requireCapability(c.var.key, 'admin')
+    const { gateway, config } = c.var.services
+    return c.json({ memory: gateway.isolate.memoryTier(config.memory)?.stats ?? null }, 200, { 'cache-control': 'no-store' })
   })
-  const removed = (await Promise.all(bases.map((base) => c.var.lookup.cache.invalidateAsset(base)))).flat()
-  const everywhere = await purgeEverywhere(c.env, c.var.lookup.upstream.fetch, bases)
-  return c.json({ provider: adapter.name, assets: bases.length, keys_removed: removed, edge_everywhere: everywhere })
-})
+
+  admin.post('/purge', gatewayAuth(), limitBody(MAX_BODY_BYTES), async (c) => {
+    requireCapability(c.var.key, 'admin')
+    const body = await jsonBody(c.req.raw).catch(() => undefined)
+    if (!isObject(body) || typeof body.provider !== 'string' || !Array.isArray(body.assets)) {
+      throw new ApiError('invalid_body', 'Send JSON `{ "provider": "<name>", "assets": [ { <the lookup route\'s path ids> } ] }`.')
+    }
+    const adapter = providers.get(body.provider)
+    if (!adapter) {
+      const allowed = providers.list.map((p) => p.name)
+      throw new ApiError('unknown_provider', `Unknown provider; allowed: ${allowed.join(', ')}.`, { extras: { allowed } })
+    }
+    if (body.assets.length === 0 || body.assets.length > MAX_ASSETS) {
+      throw new ApiError('invalid_body', `\`assets\` must list 1 to ${MAX_ASSETS} assets.`)
+    }
+    const assets = body.assets.map((ids) => {
+      if (!isObject(ids) || !Object.values(ids).every((v) => typeof v === 'string')) {
+        throw new ApiError('invalid_body', 'Each asset is an object of string path ids, as in the lookup route.')
+      }
+      return assetTag(adapter.parse(ids as Record<string, string>, new URLSearchParams()).cacheKey)
+    })
+    const { lookup, config } = c.var.services
+    const removed = (await Promise.all(assets.map((asset) => lookup.cache.invalidateAsset(asset)))).flat()
+    const everywhere = await purgeEverywhere(config.purge, lookup.upstream.fetch, assets)
+    return c.json({ provider: adapter.name, assets: assets.length, keys_removed: removed, edge_everywhere: everywhere })
+  })
+
+  return admin
+}

@@ -1,19 +1,21 @@
 import { Scalar } from '@scalar/hono-api-reference'
 import { Hono } from 'hono'
 import { SPEC_KEY } from '../generated/spec-key'
-import { ApiError } from '../http/problem'
+import type { AppEnv } from '../http/app-env'
+import { ApiError } from '../http/errors'
 
 /** Unauthenticated routes: health, the gateway's own OpenAPI document and its docs page. */
-export const meta = new Hono<{ Bindings: Env }>()
+export const meta = new Hono<AppEnv>()
 
-meta.get('/healthz', (c) => c.json({ status: 'ok', sandbox: c.env.SANDBOX === 'on' }, 200, { 'cache-control': 'no-store' }))
+meta.get('/healthz', (c) => c.json({ status: 'ok', sandbox: c.var.services.gateway.sandbox }, 200, { 'cache-control': 'no-store' }))
 
 // The spec lives in KV under its digest (`npm run spec:publish`; `npm run dev` and `npm run deploy`
 // publish it), not in the bundle, where it would weigh more than the rest of the Worker.
-let published: string | undefined
 meta.get('/openapi.json', async (c) => {
-  published ??= (await c.env.ASSET_KV.get(SPEC_KEY).catch(() => null)) ?? undefined
-  if (!published) throw new ApiError(503, 'spec_not_published', 'The OpenAPI document of this build is not published; run `npm run spec:publish`.')
+  const memo = c.var.services.gateway.isolate.slot<{ spec?: string }>('meta:openapi', () => ({}))
+  memo.spec ??= (await c.env.ASSET_KV.get(SPEC_KEY).catch(() => null)) ?? undefined
+  const published = memo.spec
+  if (!published) throw new ApiError('spec_not_published', 'The OpenAPI document of this build is not published; run `npm run spec:publish`.')
   return c.body(published, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' })
 })
 

@@ -1,56 +1,64 @@
 import { Hono } from 'hono'
 import { applyAssetEvent } from '../freshness/apply-event'
-import { frameioEffect } from '../freshness/frameio-events'
-import { verifyFrameioSignature, WEBHOOK_TOLERANCE_S } from '../freshness/frameio-signature'
 import { seenBefore } from '../freshness/replay-guard'
-import { ApiError } from '../http/problem'
-import { configuredSecrets, redactText } from '../http/redact'
-import type { LookupDeps } from '../lookup'
-import { isObject } from '../providers/record'
+import type { AppEnv } from '../http/app-env'
+import { limitBody } from '../http/body-limit'
+import { ApiError } from '../http/errors'
+import type { ProviderRegistry } from '../providers/types'
 
-type WebhookEnv = { Bindings: Env; Variables: { lookup: LookupDeps; requestId: string } }
-
-const MAX_BODY_BYTES = 64 * 1024
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Provider webhooks; the signature, not a gateway key, authenticates them. */
-export const webhooks = new Hono<WebhookEnv>()
-
-webhooks.post('/webhooks/frameio', async (c) => {
-  const declared = Number(c.req.header('content-length') ?? 0)
-  if (declared > MAX_BODY_BYTES) throw new ApiError(413, 'webhook_too_large', `Webhook bodies are limited to ${MAX_BODY_BYTES} bytes.`)
-  const raw = await c.req.arrayBuffer()
-  if (raw.byteLength > MAX_BODY_BYTES) throw new ApiError(413, 'webhook_too_large', `Webhook bodies are limited to ${MAX_BODY_BYTES} bytes.`)
-
-  const secrets = [c.env.FRAMEIO_WEBHOOK_SECRET, c.env.FRAMEIO_WEBHOOK_SECRET_PREVIOUS].filter((s): s is string => Boolean(s))
-  const { timestamp, signature } = await verifyFrameioSignature(c.req.raw.headers, raw, secrets, Date.now())
-
-  let event: unknown
-  try {
-    event = JSON.parse(new TextDecoder().decode(raw))
-  } catch {
-    throw new ApiError(400, 'webhook_malformed', 'The webhook body is not JSON.')
+/**
+ * Provider webhooks at `POST /webhooks/<provider>`, one per provider with a webhook source; the
+ * provider's signature, not a gateway key, authenticates them. Headers are checked before the
+ * body is read, and the body is read only up to the provider's limit.
+ */
+export function webhookRoutes(providers: ProviderRegistry) {
+  const webhooks = new Hono<AppEnv>()
+  for (const adapter of providers.list) {
+    const source = adapter.webhook
+    if (!source) continue
+    const path = `/webhooks/${adapter.name}`
+    webhooks.post(
+      path,
+      async function signedOnly(c, next) {
+        try {
+          source.precheck(c.req.raw.headers, Date.now())
+        } catch (err) {
+          void c.req.raw.body?.cancel().catch(() => {}) // an unsigned upload is not read
+          throw err
+        }
+        await next()
+      },
+      limitBody(source.maxBodyBytes, 'webhook_too_large'),
+      async (c) => {
+        c.var.log.provider = adapter.name
+        const raw = await c.req.arrayBuffer()
+        const { replayKey } = await source.verify(c.req.raw.headers, raw, c.env, Date.now())
+        let body: unknown
+        try {
+          body = JSON.parse(new TextDecoder().decode(raw))
+        } catch {
+          throw new ApiError('webhook_malformed', 'The webhook body is not JSON.')
+        }
+        const events = source.events(body)
+        const { gateway, lookup } = c.var.services
+        if (await seenBefore(gateway.isolate, c.env.ASSET_KV, `${adapter.name}:${replayKey}`, source.replayWindowS, Date.now())) {
+          throw new ApiError('webhook_replayed', 'This webhook delivery was already received.')
+        }
+        const type = typeof (body as { type?: unknown }).type === 'string' ? (body as { type: string }).type : undefined
+        if (events.length === 0) return c.json({ received: true, ignored: true, type }, 202)
+        const requestId = c.var.requestId
+        // Answer at once; the invalidation and re-fetch continue after the response.
+        for (const event of events) {
+          lookup.waitUntil(
+            applyAssetEvent(lookup, adapter, event).catch((err: unknown) => {
+              const error = gateway.redactor.text(String(err), c.env)
+              console.error(JSON.stringify({ level: 'error', request_id: requestId, message: 'webhook event not applied', type: event.type, error }))
+            }),
+          )
+        }
+        return c.json({ received: true, type, effect: events[0]?.effect }, 202)
+      },
+    )
   }
-  const type = isObject(event) ? event.type : undefined
-  const resource = isObject(event) ? event.resource : undefined
-  if (typeof type !== 'string' || !isObject(resource) || typeof resource.id !== 'string') {
-    throw new ApiError(400, 'webhook_malformed', 'The webhook body lacks `type` or `resource.id`.')
-  }
-  if (await seenBefore(c.env.ASSET_KV, timestamp, signature, WEBHOOK_TOLERANCE_S * 2, Date.now())) {
-    throw new ApiError(401, 'webhook_replayed', 'This webhook delivery was already received.')
-  }
-
-  const effect = resource.type === 'asset' || resource.type === undefined ? frameioEffect(type) : undefined
-  if (!effect) return c.json({ received: true, ignored: true, type }, 202)
-  if (!UUID.test(resource.id)) throw new ApiError(400, 'webhook_malformed', '`resource.id` is not a Frame.io asset id.')
-
-  const lookup = c.var.lookup
-  const requestId = c.var.requestId
-  // Answer at once; the invalidation and re-fetch continue after the response.
-  lookup.waitUntil(
-    applyAssetEvent(lookup, { provider: 'frameio', ids: { asset_id: resource.id }, effect }).catch((err: unknown) => {
-      console.error(JSON.stringify({ level: 'error', request_id: requestId, message: 'webhook event not applied', type, error: redactText(String(err), configuredSecrets(c.env)) }))
-    }),
-  )
-  return c.json({ received: true, type, effect }, 202)
-})
+  return webhooks
+}

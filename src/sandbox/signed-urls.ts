@@ -14,7 +14,7 @@ function base64url(text: string): string {
   return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
-export type UrlFormat = 'plain' | 'cloudfront' | 'cloudfront-policy' | 's3' | 'gcs-v4' | 'gcs-v2' | 'azure' | 'jwt' | 'gumnut'
+export type UrlFormat = 'plain' | 'cloudfront' | 'cloudfront-policy' | 's3' | 'gcs-v4' | 'gcs-v2' | 'azure' | 'jwt' | 'opaque'
 
 /** `base` carrying an expiry `lifetimeS` seconds from `now` in the given signed-URL format. */
 export function signUrl(base: string, format: UrlFormat, lifetimeS: number, now = Date.now()): string {
@@ -64,8 +64,8 @@ export function signUrl(base: string, format: UrlFormat, lifetimeS: number, now 
     case 'jwt':
       q.set('token', `${base64url('{"alg":"HS256","typ":"JWT"}')}.${base64url(JSON.stringify({ exp: expiresS }))}.${fakeSig()}`)
       break
-    case 'gumnut':
-      // Gumnut's `verify`/`dl` are opaque: the expiry inside is visible only to the sandbox.
+    case 'opaque':
+      // Opaque signatures (`verify`/`dl`): the expiry inside is visible only to the sandbox.
       q.set('verify', `${base64url(String(expiresS))}.${fakeSig()}`)
       q.set('dl', '0')
       break
@@ -73,8 +73,8 @@ export function signUrl(base: string, format: UrlFormat, lifetimeS: number, now 
   return url.toString()
 }
 
-/** The expiry a sandbox Gumnut URL hides in `verify`, for the sandbox media route only. */
-export function gumnutHiddenExpiry(url: URL): number | undefined {
+/** The expiry an opaque sandbox URL hides in `verify`, for the sandbox media route only. */
+export function hiddenExpiry(url: URL): number | undefined {
   const verify = url.searchParams.get('verify')
   const encoded = verify?.split('.')[0]
   if (!encoded) return undefined

@@ -1,7 +1,8 @@
-import { ApiError, type ProblemExtras } from '../http/problem'
+import type { Config } from '../config'
+import { ApiError, type ProblemExtras } from '../http/errors'
 import type { LookupKey, ProviderAdapter, UpstreamDeps } from '../providers/types'
-import { readBounded } from './read-body'
 import { pacerFor } from './pacer'
+import { readBounded } from './read-body'
 
 /** A provider's successful answer: the body exactly as sent, its parsed record, pass-through headers. */
 export type UpstreamRecord = {
@@ -11,18 +12,10 @@ export type UpstreamRecord = {
   headers: Record<string, string>
 }
 
-const DEFAULT_TIMEOUT_MS = 5000
-const DEFAULT_MAX_BYTES = 1024 * 1024
 const ERROR_BODY_MAX_BYTES = 64 * 1024 // an error body is read for its trace id and reason only
 const RETRY_JITTER_MS = [50, 150] as const // the one retry waits a random time in this range
 const MIN_ATTEMPT_MS = 100 // no retry when less than this would be left of the deadline
 const PASSED_HEADER = /^(x-ratelimit-[a-z-]+|retry-after)$/i
-
-/** Reads a positive integer setting, falling back when it is absent or malformed. */
-export function intSetting(value: string | undefined, fallback: number): number {
-  const n = Number(value)
-  return Number.isFinite(n) && n > 0 ? Math.floor(n) : fallback
-}
 
 function passedHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {}
@@ -38,24 +31,24 @@ function upstreamError(adapter: ProviderAdapter, status: number, error: unknown,
   if (traceId) extras.upstream_trace_id = traceId
   const name = adapter.name
   if (status === 404 || status === 410 || adapter.isNotFound?.(status, error)) {
-    return new ApiError(404, 'asset_not_found', `${name} has no such asset, or it is not visible to the gateway's credentials.`, { extras })
+    return new ApiError('asset_not_found', `${name} has no such asset, or it is not visible to the gateway's credentials.`, { extras })
   }
   if (status === 401 || status === 403) {
-    return new ApiError(502, 'upstream_auth_failed', `${name} refused the gateway's own credentials.`, { extras })
+    return new ApiError('upstream_auth_failed', `${name} refused the gateway's own credentials.`, { extras })
   }
   if (status === 429) {
-    return new ApiError(429, 'upstream_rate_limited', `${name} is rate limiting the gateway; retry later.`, {
+    return new ApiError('upstream_rate_limited', `${name} is rate limiting the gateway; retry later.`, {
       extras,
       headers: { ...headers, 'retry-after': headers['retry-after'] ?? '1' },
     })
   }
   if (status === 503 && headers['retry-after']) {
-    return new ApiError(503, 'upstream_unavailable', `${name} is temporarily unavailable.`, { extras, headers })
+    return new ApiError('upstream_unavailable', `${name} is temporarily unavailable.`, { extras, headers })
   }
   if (status >= 500) {
-    return new ApiError(502, 'upstream_error', `${name} failed with status ${status}.`, { extras })
+    return new ApiError('upstream_error', `${name} failed with status ${status}.`, { extras })
   }
-  return new ApiError(502, 'upstream_rejected', `${name} rejected the lookup with status ${status}.`, { extras })
+  return new ApiError('upstream_rejected', `${name} rejected the lookup with status ${status}.`, { extras })
 }
 
 /** True for what one retry may cure: a dropped connection, or a 502/503/504 without Retry-After. */
@@ -95,7 +88,7 @@ async function attempt(adapter: ProviderAdapter, key: LookupKey, deps: UpstreamD
     call = await adapter.call(key, { ...deps, fetch: boundErrorBodies(deps.fetch) })
   } catch (err) {
     if (err instanceof ApiError || deps.signal.aborted) throw err
-    throw new ApiError(502, 'upstream_unreachable', `${adapter.name} could not be reached.`, { cause: err })
+    throw new ApiError('upstream_unreachable', `${adapter.name} could not be reached.`, { cause: err })
   }
   const { response } = call
   const headers = passedHeaders(response.headers)
@@ -105,10 +98,10 @@ async function attempt(adapter: ProviderAdapter, key: LookupKey, deps: UpstreamD
     body = await readBounded(call.data, maxBytes)
   } catch (err) {
     if (err instanceof ApiError || deps.signal.aborted) throw err
-    throw new ApiError(502, 'upstream_body_incomplete', `${adapter.name}'s answer broke off before its end.`, { cause: err })
+    throw new ApiError('upstream_body_incomplete', `${adapter.name}'s answer broke off before its end.`, { cause: err })
   }
   const invalid = () =>
-    new ApiError(502, 'upstream_invalid_response', `${adapter.name} answered with a body that is not the asset its spec promises.`, {
+    new ApiError('upstream_invalid_response', `${adapter.name} answered with a body that is not the asset its spec promises.`, {
       extras: { upstream_status: response.status },
     })
   if (!/\bjson\b/i.test(response.headers.get('content-type') ?? '')) throw invalid()
@@ -128,13 +121,12 @@ async function attempt(adapter: ProviderAdapter, key: LookupKey, deps: UpstreamD
  * or a 502/503/504 is retried once, after a random pause, and only while the deadline allows;
  * a `Retry-After` is answered to the client, never slept on.
  */
-export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps: Omit<UpstreamDeps, 'signal'>): Promise<UpstreamRecord> {
-  const timeoutMs = intSetting(deps.env.UPSTREAM_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)
-  const maxBytes = intSetting(deps.env.UPSTREAM_MAX_BYTES, DEFAULT_MAX_BYTES)
+export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps: Omit<UpstreamDeps, 'signal'>, config: Config): Promise<UpstreamRecord> {
+  const { upstreamTimeoutMs: timeoutMs, upstreamMaxBytes: maxBytes } = config
   const start = Date.now()
   const controller = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = () => new ApiError(504, 'upstream_timeout', `${adapter.name} did not answer within ${timeoutMs} ms.`)
+  const timeout = () => new ApiError('upstream_timeout', `${adapter.name} did not answer within ${timeoutMs} ms.`)
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort()
@@ -142,14 +134,14 @@ export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps
     }, timeoutMs)
   })
   const within = <T>(work: Promise<T>) => Promise.race([work, deadline])
-  const pacer = pacerFor(adapter.name, deps.env)
+  const pacer = pacerFor(deps.isolate, adapter.name, config.provider(adapter.name).maxRps)
   /** Waits for this call's slot under `UPSTREAM_MAX_RPS_<PROVIDER>`; a 429 when it lies past the deadline. */
   const paced = async () => {
     const waitMs = pacer ? pacer.reserve(Date.now()) : 0
     if (!pacer || waitMs === 0) return
     if (waitMs > timeoutMs - (Date.now() - start) - MIN_ATTEMPT_MS) {
       pacer.release()
-      throw new ApiError(429, 'upstream_rate_limited', `The gateway holds ${adapter.name} to ${pacer.rps} calls a second, and the next free one is past this lookup's deadline.`, {
+      throw new ApiError('upstream_rate_limited', `The gateway holds ${adapter.name} to ${pacer.rps} calls a second, and the next free one is past this lookup's deadline.`, {
         headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
       })
     }

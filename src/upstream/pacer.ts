@@ -1,8 +1,8 @@
-import type { ProviderName } from '../providers/types'
+import type { IsolateState } from '../isolate-state'
 
 /**
  * Spaces one provider's calls from this isolate to at most `rps` a second, bursts of up to `rps`
- * included (a token bucket). Frame.io, for one, allows 5 asset reads a second per account: caching
+ * included (a token bucket). Some providers allow only a few calls a second per account: caching
  * and coalescing keep repeats away, and this keeps a burst of distinct cold ids under the limit
  * instead of turning most of it into the provider's 429s. Per isolate: isolates do not share it.
  */
@@ -32,19 +32,11 @@ export class Pacer {
   }
 }
 
-const pacers = new Map<string, Pacer>()
-
-/** This isolate's pacer for `provider`, from `UPSTREAM_MAX_RPS_<PROVIDER>`; none when unset or 0. */
-export function pacerFor(provider: ProviderName, env: object): Pacer | undefined {
-  const rps = Number((env as Record<string, unknown>)[`UPSTREAM_MAX_RPS_${provider.toUpperCase()}`] ?? 0)
-  if (!Number.isFinite(rps) || rps <= 0) return undefined
+/** This isolate's pacer for `provider` at `rps` calls a second; none when `rps` is 0. */
+export function pacerFor(isolate: IsolateState, provider: string, rps: number): Pacer | undefined {
+  if (rps <= 0) return undefined
   const memoKey = `${provider}/${rps}`
-  let pacer = pacers.get(memoKey)
-  if (!pacer) pacers.set(memoKey, (pacer = new Pacer(rps)))
+  let pacer = isolate.pacers.get(memoKey)
+  if (!pacer) isolate.pacers.set(memoKey, (pacer = new Pacer(rps)))
   return pacer
-}
-
-/** Forgets every pacer (tests). */
-export function resetPacers(): void {
-  pacers.clear()
 }

@@ -1,4 +1,4 @@
-import { ApiError } from '../http/problem'
+import { ApiError } from '../http/errors'
 
 /** Reads a body stream as UTF-8 text, cancelling it (not buffering the rest) past `maxBytes`. */
 export async function readBounded(stream: ReadableStream<Uint8Array> | null | undefined, maxBytes: number): Promise<string> {
@@ -12,7 +12,7 @@ export async function readBounded(stream: ReadableStream<Uint8Array> | null | un
     size += value.byteLength
     if (size > maxBytes) {
       await reader.cancel().catch(() => {})
-      throw new ApiError(502, 'upstream_body_too_large', `The provider's answer exceeded ${maxBytes} bytes.`)
+      throw new ApiError('upstream_body_too_large', `The provider's answer exceeded ${maxBytes} bytes.`)
     }
     chunks.push(value)
   }

@@ -1,17 +1,23 @@
 import createClient from 'openapi-fetch'
-import type { paths } from '../generated/frameio'
-import { booleanQuery, cacheKeyOf, onlyKnownQuery, patternParam, uuidParam } from './params'
-import { isObject, own, str, urls } from './record'
-import type { ProviderAdapter } from './types'
+import type { components, paths } from '../../generated/frameio'
+import { booleanQuery, cacheKeyOf, onlyKnownQuery, patternParam, uuidParam } from '../params'
+import { field, isObject, own, str, urls } from '../record'
+import type { ProviderAdapter } from '../types'
+import { meta } from './meta.ts'
+import { frameioWebhook } from './webhook'
+
+type Asset = components['schemas']['Asset']
 
 const QUERY_PARAMS: readonly string[] = ['include_deleted', 'type']
 const TYPE = /^[a-z_]{1,32}$/
-const VARIANTS = { original: 'original', thumbnail: 'thumb', preview: 'h264_720' } as const
+const VARIANTS = { original: 'original', thumbnail: 'thumb', preview: 'h264_720' } as const satisfies Record<string, keyof Asset>
+const MEDIA_FIELDS = ['original', 'thumb', 'thumb_540', 'h264_360', 'h264_540', 'h264_720', 'h264_1080_best'] as const satisfies readonly (keyof Asset)[]
 
 /** Frame.io API v2: `GET /v2/assets/{asset_id}` with `include_deleted` and `type`, Bearer token. */
 export const frameio: ProviderAdapter = {
-  name: 'frameio',
+  ...meta,
   route: '/frameio/v2/assets/:asset_id',
+  webhook: frameioWebhook,
 
   queryParams: QUERY_PARAMS,
 
@@ -44,15 +50,18 @@ export const frameio: ProviderAdapter = {
   isRecord: (body) => isObject(body) && typeof body.id === 'string',
 
   facts(record) {
-    const deleted = isObject(record) && (record.deleted_at != null || record.hard_deleted_at != null)
+    const deleted = field<Asset>(record, 'deleted_at') != null || field<Asset>(record, 'hard_deleted_at') != null
     const transcodes = isObject(record) ? record.transcodes : undefined
     const pending = isObject(record) && (record.upload_completed_at === null || (isObject(transcodes) && transcodes.finalized === false))
     return {
       state: deleted ? 'deleted' : pending ? 'processing' : 'ready',
-      mediaUrls: urls(...['original', 'thumb', 'thumb_540', 'h264_360', 'h264_540', 'h264_720', 'h264_1080_best'].map((f) => str(record, f))),
+      mediaUrls: urls(...MEDIA_FIELDS.map((f) => str<Asset>(record, f))),
     }
   },
 
   variants: VARIANTS,
-  media: (record, variant) => str(record, own(VARIANTS, variant) ?? ''),
+  media(record, variant) {
+    const name = own(VARIANTS, variant)
+    return name && str<Asset>(record, name)
+  },
 }

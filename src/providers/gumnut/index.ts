@@ -1,12 +1,16 @@
 import createClient from 'openapi-fetch'
-import type { paths } from '../generated/gumnut'
-import { cacheKeyOf, onlyKnownQuery, patternParam, setQuery } from './params'
-import { isObject, str, urls } from './record'
-import type { ProviderAdapter } from './types'
+import type { components, paths } from '../../generated/gumnut'
+import { cacheKeyOf, onlyKnownQuery, patternParam, setQuery } from '../params'
+import { field, isObject, str, urls } from '../record'
+import type { ProviderAdapter } from '../types'
+import { gumnutFeed } from './feed'
+import { meta } from './meta.ts'
+
+type Schemas = components['schemas']
 
 const QUERY_PARAMS: readonly string[] = ['include']
 /** Gumnut's `include` values; any other is a 422, as Gumnut answers itself. */
-export const GUMNUT_INCLUDES = ['metadata', 'faces', 'people', 'metrics', 'file_data', 'variants'] as const
+export const GUMNUT_INCLUDES = ['metadata', 'faces', 'people', 'metrics', 'file_data', 'variants'] as const satisfies readonly Schemas['IncludeValue'][]
 const ASSET_ID = /^asset_[A-Za-z0-9_-]{1,64}$/
 
 /** Redirect variants: `asset_urls` rungs; for a video the still's rung (`thumbnail_image`, …) stands in. */
@@ -21,17 +25,21 @@ const VARIANTS = {
 /** A rung of `asset_urls`: an object `{ mimetype, url, width }`, or a bare URL string. */
 function rungUrl(rung: unknown): string | undefined {
   if (typeof rung === 'string') return rung
-  return str(rung, 'url')
+  return str<Schemas['AssetUrl']>(rung, 'url')
 }
 
 function assetUrls(record: unknown): Record<string, unknown> {
-  return isObject(record) && isObject(record.asset_urls) ? record.asset_urls : {}
+  const rungs = field<Schemas['Asset']>(record, 'asset_urls')
+  return isObject(rungs) ? rungs : {}
 }
 
 /** Gumnut photo library: `GET /api/assets/{asset_id}` with `include`, Bearer API key. */
 export const gumnut: ProviderAdapter = {
-  name: 'gumnut',
+  ...meta,
   route: '/gumnut/api/assets/:asset_id',
+  feed: gumnutFeed,
+  // Gumnut's signed CDN URLs carry their credential in `verify` and `dl`.
+  secretUrlParams: ['verify', 'dl'],
 
   queryParams: QUERY_PARAMS,
 
@@ -45,7 +53,7 @@ export const gumnut: ProviderAdapter = {
 
   call(key, deps) {
     const client = createClient<paths>({ baseUrl: deps.env.GUMNUT_BASE_URL, fetch: deps.fetch })
-    const include = key.query.include?.split(',') as (typeof GUMNUT_INCLUDES)[number][] | undefined
+    const include = key.query.include?.split(',') as Schemas['IncludeValue'][] | undefined
     return client.GET('/api/assets/{asset_id}', {
       params: { path: { asset_id: key.ids.asset_id ?? '' }, query: include ? { include } : {} },
       headers: { authorization: `Bearer ${deps.env.GUMNUT_API_KEY ?? ''}` },
@@ -59,8 +67,8 @@ export const gumnut: ProviderAdapter = {
   // Derived fields (thumbhash, the thumbnail rung) arrive after upload; until then the asset is not ready.
   facts(record) {
     const rungs = assetUrls(record)
-    const trashed = isObject(record) && record.trashed_at != null
-    const derived = isObject(record) && record.thumbhash != null && Object.keys(rungs).length > 0
+    const trashed = field<Schemas['Asset']>(record, 'trashed_at') != null
+    const derived = field<Schemas['Asset']>(record, 'thumbhash') != null && Object.keys(rungs).length > 0
     return {
       state: trashed ? 'deleted' : derived ? 'ready' : 'processing',
       mediaUrls: urls(...Object.values(rungs).map(rungUrl)),

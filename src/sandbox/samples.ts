@@ -1,4 +1,4 @@
-/** Sample ids the sandbox providers answer, listed in the README. UUID providers share one set. */
+/** Sample ids the sandbox providers answer (docs/development.md). Providers with UUID ids share one set. */
 export const SAMPLE = {
   adAccount: 'ce4ff15e-f04d-48b9-9ddf-fb3c85fbd57a',
   image: '11111111-1111-4111-8111-111111111111',
@@ -20,32 +20,8 @@ export const SAMPLE = {
   oversized: 'eeeeeeee-0000-4000-8000-0000000000b1',
 } as const
 
-export const GUMNUT_SAMPLE = {
-  image: 'asset_sandbox_image',
-  video: 'asset_sandbox_video',
-  processing: 'asset_sandbox_processing',
-  deleted: 'asset_sandbox_trashed',
-  unknown: 'asset_sandbox_unknown',
-  fail500: 'asset_fail_500',
-  fail429: 'asset_fail_429',
-  fail401: 'asset_fail_401',
-  hang: 'asset_hang',
-  malformed: 'asset_malformed',
-  fail502: 'asset_fail_502',
-  fail503: 'asset_fail_503',
-  refused: 'asset_refused',
-  truncated: 'asset_truncated',
-  wrongType: 'asset_wrong_type',
-  oversized: 'asset_oversized',
-} as const
-
 export const FAULTS = ['fail500', 'fail502', 'fail503', 'fail429', 'fail401', 'hang', 'refused', 'malformed', 'truncated', 'wrongType', 'oversized'] as const
 export type Fault = (typeof FAULTS)[number]
 
-/** The fault a sample id asks the sandbox to produce, if any. */
-export function faultOf(id: string): Fault | undefined {
-  for (const fault of FAULTS) {
-    if (id === SAMPLE[fault] || id === GUMNUT_SAMPLE[fault]) return fault
-  }
-  return undefined
-}
+/** A provider's own sample ids, where its ids are not UUIDs: the same names as `SAMPLE`. */
+export type SampleIds = { readonly [name in Exclude<keyof typeof SAMPLE, 'adAccount' | 'audio'>]: string }

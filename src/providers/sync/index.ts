@@ -1,17 +1,19 @@
 import createClient from 'openapi-fetch'
-import type { paths } from '../generated/sync'
-import { cacheKeyOf, onlyKnownQuery, uuidParam } from './params'
-import { isObject, own, str, urls } from './record'
-import type { ProviderAdapter } from './types'
+import type { components, paths } from '../../generated/sync'
+import { cacheKeyOf, onlyKnownQuery, uuidParam } from '../params'
+import { isObject, own, str, urls } from '../record'
+import type { ProviderAdapter } from '../types'
+import { meta } from './meta.ts'
+
+type Asset = components['schemas']['Asset']
 
 const QUERY_PARAMS: readonly string[] = []
-const VARIANTS = { original: 'url', thumbnail: 'thumbnailUrl' } as const
+const VARIANTS = { original: 'url', thumbnail: 'thumbnailUrl' } as const satisfies Record<string, keyof Asset>
 
 /** Sync (sync.so): `GET /v2/assets/{id}`, `x-api-key`. */
 export const sync: ProviderAdapter = {
-  name: 'sync',
+  ...meta,
   route: '/sync/v2/assets/:id',
-
   queryParams: QUERY_PARAMS,
 
   parse(params, query) {
@@ -34,10 +36,13 @@ export const sync: ProviderAdapter = {
 
   // Sync has no processing states for assets; one without its media URL yet is not ready.
   facts: (record) => ({
-    state: str(record, 'url') ? 'ready' : 'processing',
-    mediaUrls: urls(str(record, 'url'), str(record, 'thumbnailUrl')),
+    state: str<Asset>(record, 'url') ? 'ready' : 'processing',
+    mediaUrls: urls(str<Asset>(record, 'url'), str<Asset>(record, 'thumbnailUrl')),
   }),
 
   variants: VARIANTS,
-  media: (record, variant) => str(record, own(VARIANTS, variant) ?? ''),
+  media: (record, variant) => {
+    const field = own(VARIANTS, variant)
+    return field && str<Asset>(record, field)
+  },
 }

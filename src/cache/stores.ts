@@ -1,9 +1,8 @@
-import { LRUCache } from 'lru-cache'
-import { type CacheEntry, entrySize, isCacheEntry } from './entry'
+import { type CacheEntry, isCacheEntry } from './entry'
 
-/** One place an entry can live; reads and writes never throw (a failing tier is a miss). */
-export type Tier = {
-  readonly name: 'memory' | 'edge' | 'kv'
+/** One shared place an entry can live; reads and writes never throw (a failing store is a miss). */
+export type Store = {
+  readonly name: 'edge' | 'kv'
   get(key: string): Promise<CacheEntry | undefined>
   put(key: string, entry: CacheEntry, now: number): Promise<void>
   delete(key: string): Promise<void>
@@ -26,62 +25,10 @@ export async function bounded<T>(work: () => Promise<T>, ms: number, fallback: T
   }
 }
 
-export type MemoryLimits = { maxEntries: number; maxBytes: number; ttlS: number }
-
-type MemorySlot = { entry: CacheEntry; until: number }
-
-/** The isolate's own bounded LRU (entries and bytes); an entry lives here `ttlS` at most. */
-export class MemoryTier {
-  readonly name = 'memory' as const
-  private readonly lru: LRUCache<string, MemorySlot>
-
-  constructor(readonly limits: MemoryLimits) {
-    this.lru = new LRUCache<string, MemorySlot>({
-      max: Math.max(1, limits.maxEntries),
-      maxSize: Math.max(1, limits.maxBytes),
-      sizeCalculation: (slot) => entrySize(slot.entry),
-    })
-  }
-
-  /** The entry, synchronously: the hit path does no I/O and awaits nothing. */
-  peek(key: string, now: number): CacheEntry | undefined {
-    const slot = this.lru.get(key)
-    if (!slot) return undefined
-    if (slot.until <= now) {
-      this.lru.delete(key)
-      return undefined
-    }
-    return slot.entry
-  }
-
-  set(key: string, entry: CacheEntry, now: number): void {
-    const until = Math.min(now + this.limits.ttlS * 1000, entry.staleIfErrorUntil)
-    if (until <= now || entrySize(entry) > this.limits.maxBytes) return
-    this.lru.set(key, { entry, until })
-  }
-
-  delete(key: string): void {
-    this.lru.delete(key)
-  }
-
-  /** Every key held, for purging all query variants of one asset. */
-  keys(): string[] {
-    return [...this.lru.keys()]
-  }
-
-  clear(): void {
-    this.lru.clear()
-  }
-
-  get stats() {
-    return { entries: this.lru.size, bytes: this.lru.calculatedSize, maxBytes: this.limits.maxBytes, maxEntries: this.limits.maxEntries }
-  }
-}
-
 const EDGE_ORIGIN = 'https://asset-edge.cache/'
 
 /** The Cache API: this data centre's copy, kept at most `edgeMaxS`, tagged for purge by asset. */
-export function edgeTier(open: () => Promise<Cache> | Cache, namespace: string, edgeMaxS: number, timeoutMs: number, tags: (key: string) => string[]): Tier {
+export function edgeStore(open: () => Promise<Cache> | Cache, namespace: string, edgeMaxS: number, timeoutMs: number, tags: (key: string) => string[]): Store {
   const url = (key: string) => new URL(`${namespace}/${key}`, EDGE_ORIGIN).toString()
   return {
     name: 'edge',
@@ -121,7 +68,7 @@ export const KV_CACHE_PREFIX = 'cache:'
 const KV_MIN_TTL_S = 60 // KV refuses shorter expirations
 
 /** Workers KV: the worldwide copy, expiring with the entry's last usable instant. */
-export function kvTier(kv: KVNamespace, timeoutMs: number): Tier {
+export function kvStore(kv: KVNamespace, timeoutMs: number): Store {
   return {
     name: 'kv',
     get: (key) =>

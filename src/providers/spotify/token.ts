@@ -1,5 +1,5 @@
-import { ApiError } from '../http/problem'
-import type { UpstreamDeps } from './types'
+import { ApiError } from '../../http/errors'
+import type { UpstreamDeps } from '../types'
 
 /** KV keys shared by every isolate: the current access token and, once Spotify rotates it, the refresh token. */
 const ACCESS_TOKEN_KEY = 'spotify:access-token'
@@ -11,19 +11,18 @@ type StoredAccessToken = { access_token: string; expires_at: number }
 /** A rotated refresh token remembers which configured token it descends from. */
 type StoredRefreshToken = { refresh_token: string; origin: string }
 
-let memo: StoredAccessToken | undefined
-let minting: Promise<string> | undefined
-let reauthorizeUntil = 0
+/** This isolate's copy of the token, the mint in flight, and the invalid_grant back-off. */
+type TokenMemo = { token?: StoredAccessToken; minting?: Promise<string> | undefined; reauthorizeUntil: number }
+const memoOf = (deps: Pick<UpstreamDeps, 'isolate'>) => deps.isolate.slot<TokenMemo>('spotify:token', () => ({ reauthorizeUntil: 0 }))
 
 const reauthorizationRequired = () =>
   new ApiError(
-    502,
-    'spotify_reauthorization_required',
+    'upstream_reauthorization_required',
     'Spotify refused the refresh token (invalid_grant): a person must authorize the app again and set SPOTIFY_REFRESH_TOKEN.',
   )
 
 const authFailed = (detail: string, upstreamStatus?: number) =>
-  new ApiError(502, 'upstream_auth_failed', detail, upstreamStatus ? { extras: { upstream_status: upstreamStatus } } : {})
+  new ApiError('upstream_auth_failed', detail, upstreamStatus ? { extras: { upstream_status: upstreamStatus } } : {})
 
 async function fingerprint(secret: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(secret))
@@ -40,9 +39,10 @@ async function kvGet<T>(kv: KVNamespace, key: string): Promise<T | null> {
 
 async function mint(deps: UpstreamDeps): Promise<string> {
   const { env, kv } = deps
+  const memo = memoOf(deps)
   const shared = await kvGet<StoredAccessToken>(kv, ACCESS_TOKEN_KEY)
   if (shared && shared.expires_at - REUSE_MARGIN_MS > Date.now()) {
-    memo = shared
+    memo.token = shared
     return shared.access_token
   }
   if (!env.SPOTIFY_CLIENT_ID || !env.SPOTIFY_CLIENT_SECRET || !env.SPOTIFY_REFRESH_TOKEN) {
@@ -64,19 +64,19 @@ async function mint(deps: UpstreamDeps): Promise<string> {
   const body = (await response.json().catch(() => null)) as Record<string, unknown> | null
   if (!response.ok) {
     if (body?.error === 'invalid_grant') {
-      reauthorizeUntil = Date.now() + REAUTH_BACKOFF_MS
+      memo.reauthorizeUntil = Date.now() + REAUTH_BACKOFF_MS
       throw reauthorizationRequired()
     }
     throw authFailed('Spotify refused to mint an access token.', response.status)
   }
-  const accessToken = body?.access_token
+  const minted = body?.access_token
   const expiresIn = Number(body?.expires_in ?? 3600)
-  if (typeof accessToken !== 'string' || !accessToken || !Number.isFinite(expiresIn)) {
+  if (typeof minted !== 'string' || !minted || !Number.isFinite(expiresIn)) {
     throw authFailed('Spotify answered the token request without an access token.', response.status)
   }
-  memo = { access_token: accessToken, expires_at: Date.now() + expiresIn * 1000 }
+  memo.token = { access_token: minted, expires_at: Date.now() + expiresIn * 1000 }
   const writes: Promise<unknown>[] = [
-    kv.put(ACCESS_TOKEN_KEY, JSON.stringify(memo), { expirationTtl: Math.max(60, expiresIn) }),
+    kv.put(ACCESS_TOKEN_KEY, JSON.stringify(memo.token), { expirationTtl: Math.max(60, expiresIn) }),
   ]
   if (typeof body?.refresh_token === 'string' && body.refresh_token !== refreshToken) {
     const stored: StoredRefreshToken = { refresh_token: body.refresh_token, origin }
@@ -84,31 +84,25 @@ async function mint(deps: UpstreamDeps): Promise<string> {
   }
   // A lost write only costs another mint later; the rotated refresh token is retried on the next mint too.
   await Promise.allSettled(writes)
-  return accessToken
+  return minted
 }
 
 /**
  * A Spotify access token: from this isolate, else from KV (shared by all isolates), else minted
  * with the refresh token. Reused until 60 s before expiry; concurrent callers share one mint.
  */
-export async function spotifyAccessToken(deps: UpstreamDeps): Promise<string> {
-  if (memo && memo.expires_at - REUSE_MARGIN_MS > Date.now()) return memo.access_token
-  if (Date.now() < reauthorizeUntil) throw reauthorizationRequired()
-  minting ??= mint(deps).finally(() => {
-    minting = undefined
+export async function accessToken(deps: UpstreamDeps): Promise<string> {
+  const memo = memoOf(deps)
+  if (memo.token && memo.token.expires_at - REUSE_MARGIN_MS > Date.now()) return memo.token.access_token
+  if (Date.now() < memo.reauthorizeUntil) throw reauthorizationRequired()
+  memo.minting ??= mint(deps).finally(() => {
+    memo.minting = undefined
   })
-  return minting
+  return memo.minting
 }
 
 /** Drops the current access token everywhere, after Spotify refused it. */
-export async function forgetSpotifyAccessToken(kv: KVNamespace): Promise<void> {
-  memo = undefined
-  await kv.delete(ACCESS_TOKEN_KEY).catch(() => {})
-}
-
-/** Resets this isolate's token state (tests). */
-export function resetSpotifyTokenState(): void {
-  memo = undefined
-  minting = undefined
-  reauthorizeUntil = 0
+export async function forgetAccessToken(deps: Pick<UpstreamDeps, 'isolate' | 'kv'>): Promise<void> {
+  memoOf(deps).token = undefined
+  await deps.kv.delete(ACCESS_TOKEN_KEY).catch(() => {})
 }

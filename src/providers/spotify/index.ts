@@ -1,27 +1,31 @@
 import createClient from 'openapi-fetch'
-import type { paths } from '../generated/spotify-ads'
-import { cacheKeyOf, onlyKnownQuery, uuidParam } from './params'
-import { isObject, own, str, urls } from './record'
-import { forgetSpotifyAccessToken, spotifyAccessToken } from './spotify-token'
-import type { AssetState, ProviderAdapter } from './types'
+import type { components, paths } from '../../generated/spotify-ads'
+import { cacheKeyOf, onlyKnownQuery, uuidParam } from '../params'
+import { isObject, own, str, urls } from '../record'
+import type { AssetState, ProviderAdapter } from '../types'
+import { meta } from './meta.ts'
+import { accessToken, forgetAccessToken } from './token'
+
+type Schemas = components['schemas']
+/** Every field any asset type declares. */
+type Fields = Schemas['ImageAsset'] & Schemas['AudioAsset'] & Schemas['VideoAsset']
 
 const QUERY_PARAMS: readonly string[] = []
-const STATES: Record<string, AssetState> = {
+const STATES: Record<Schemas['AssetStatus'], AssetState> = {
   READY: 'ready',
   PROCESSING: 'processing',
   WAITING_UPLOAD: 'processing',
   ERROR: 'failed',
 }
 
-const VARIANTS = { original: 'url', thumbnail: 'thumbnail_url' } as const
+const VARIANTS = { original: 'url', thumbnail: 'thumbnail_url' } as const satisfies Record<string, keyof Fields>
 
 /** Spotify Ads API (Ad Studio): `GET /ad_accounts/{ad_account_id}/assets/{asset_id}`, OAuth bearer. */
 export const spotify: ProviderAdapter = {
-  name: 'spotify',
+  ...meta,
   route: '/spotify/ad_accounts/:ad_account_id/assets/:asset_id',
   // Spotify has no events: a lookup that sees PROCESSING asks the cron to look again.
   recheckWhilePending: true,
-
   queryParams: QUERY_PARAMS,
 
   parse(params, query) {
@@ -32,7 +36,7 @@ export const spotify: ProviderAdapter = {
   },
 
   async call(key, deps) {
-    const token = await spotifyAccessToken(deps)
+    const token = await accessToken(deps)
     const client = createClient<paths>({ baseUrl: deps.env.SPOTIFY_BASE_URL, fetch: deps.fetch })
     const result = await client.GET('/ad_accounts/{ad_account_id}/assets/{asset_id}', {
       params: { path: { ad_account_id: key.ids.ad_account_id ?? '', asset_id: key.ids.asset_id ?? '' } },
@@ -40,7 +44,7 @@ export const spotify: ProviderAdapter = {
       parseAs: 'stream',
       signal: deps.signal,
     })
-    if (result.response.status === 401) await forgetSpotifyAccessToken(deps.kv)
+    if (result.response.status === 401) await forgetAccessToken(deps)
     return result
   },
 
@@ -52,13 +56,16 @@ export const spotify: ProviderAdapter = {
     return /not[ _-]?found|does not exist|unknown asset/i.test(JSON.stringify([error.messages, error.error_codes]))
   },
 
-  traceId: (error) => str(error, 'sp_trace_id'),
+  traceId: (error) => str<Schemas['Error']>(error, 'sp_trace_id'),
 
   facts: (record) => ({
-    state: STATES[str(record, 'status') ?? ''] ?? 'processing',
-    mediaUrls: urls(str(record, 'url'), str(record, 'thumbnail_url')),
+    state: own(STATES, str<Fields>(record, 'status') ?? '') ?? 'processing',
+    mediaUrls: urls(str<Fields>(record, 'url'), str<Fields>(record, 'thumbnail_url')),
   }),
 
   variants: VARIANTS,
-  media: (record, variant) => str(record, own(VARIANTS, variant) ?? ''),
+  media(record, variant) {
+    const field = own(VARIANTS, variant)
+    return field && str<Fields>(record, field)
+  },
 }

@@ -1,0 +1,16 @@
+import type { ProviderMeta } from '../types.ts'
+
+/** Sync (sync.so): what scripts and the gateway both read. */
+export const meta = {
+  name: 'sync',
+  title: 'Sync',
+  secrets: ['SYNC_API_KEY'],
+  assetIdParam: 'id',
+  defaults: { assumedMediaLifetimeS: 3600 },
+} as const satisfies ProviderMeta
+
+/** Where `npm run dev` points each endpoint var when the provider has no credentials: its sandbox (paths on the dev origin). */
+export const sandboxEndpoints: Readonly<Record<string, string>> = { SYNC_BASE_URL: '/__sandbox/sync' }
+
+/** Secrets `npm run dev` sets when .dev.vars does not: none. */
+export const sandboxSecrets: Readonly<Record<string, string>> = {}
