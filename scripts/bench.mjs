@@ -16,10 +16,10 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
-import { missSection } from './bench/miss.mjs'
 import { coalesceSection, zipfSection } from './bench/calls.mjs'
 import { hitSection } from './bench/hit.mjs'
 import { memorySection } from './bench/memory.mjs'
+import { missSection } from './bench/miss.mjs'
 import { childEnv, environmentFacts, runScript, stopAll, tmpDir } from './bench/processes.mjs'
 import { printTable, readmeSection, targetRows, updateReadme } from './bench/report.mjs'
 import { ROOT, RUN_DEADLINE_MS, SETTINGS, TARGETS, WRANGLER } from './bench/settings.mjs'
@@ -34,7 +34,9 @@ function parseArgs(argv) {
     if (at < 0) return undefined
     return argv[at].includes('=') ? argv[at].slice(name.length + 1) : argv[at + 1]
   }
-  const only = value('--only')?.split(',').map((s) => s.trim())
+  const only = value('--only')
+    ?.split(',')
+    .map((s) => s.trim())
   for (const s of only ?? []) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}"; sections: ${SECTIONS.join(', ')}`)
   const defaultConfig = join(ROOT, 'wrangler.toml')
   const gatewayConfig = resolve(value('--gateway-config') ?? defaultConfig)
@@ -69,7 +71,11 @@ async function measure({ want, gatewayConfig }, results) {
   if (['hit', 'miss', 'zipf', 'coalesce'].some(want)) t.memory = await startGateway('gateway', gatewayConfig, upstreamPort)
   if (['hit', 'zipf', 'coalesce'].some(want)) t.edge = await startGateway('gateway-memory-off', gatewayConfig, upstreamPort, { MEMORY_CACHE_MAX_ENTRIES: '0' })
   if (want('hit')) t.baseline = await startBaseline('baseline', bodyOf(hitId), `/sync/v2/assets/${hitId}`)
-  console.log(`servers: upstream :${upstreamPort} (${SETTINGS.upstreamLatencyMs} ms); wrangler dev ${Object.values(t).map((x) => `${x.name} :${x.port}`).join(', ')}`)
+  console.log(
+    `servers: upstream :${upstreamPort} (${SETTINGS.upstreamLatencyMs} ms); wrangler dev ${Object.values(t)
+      .map((x) => `${x.name} :${x.port}`)
+      .join(', ')}`,
+  )
   await Promise.all(Object.values(t).map(waitReady))
 
   if (want('hit')) {

@@ -3,7 +3,7 @@
 // sandbox for every provider that has no credentials in .dev.vars (or .env), and the real provider
 // for every one that has them all. Extra arguments go to wrangler dev as they are. Development
 // secrets reach wrangler through an env file only this user can read, never the command line.
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
@@ -45,7 +45,13 @@ if (!configured.LINK_SIGNING_KEYS) {
 const quote = (value) => `'${String(value).replace(/'/g, '')}'`
 mkdirSync('.wrangler', { recursive: true })
 const envFile = '.wrangler/dev.env'
-writeFileSync(envFile, Object.entries({ ...configured, ...vars }).map(([k, v]) => `${k}=${quote(v)}`).join('\n') + '\n', { mode: 0o600 })
+writeFileSync(
+  envFile,
+  `${Object.entries({ ...configured, ...vars })
+    .map(([k, v]) => `${k}=${quote(v)}`)
+    .join('\n')}\n`,
+  { mode: 0o600 },
+)
 chmodSync(envFile, 0o600)
 
 console.log(`asset-edge dev on ${origin}\n  ${modes.join('\n  ')}\n  development key: ${DEV_GATEWAY_KEY}\n`)

@@ -58,7 +58,10 @@ function wranglerError(stdout, stderr) {
   const text = stripAnsi(`${stderr}\n${stdout}`)
   const error = /\[ERROR\]\s*(.+)/.exec(text)
   if (error) return error[1].trim()
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^(⛅️|─|🪵)/.test(l))
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(⛅️|─|🪵)/.test(l))
   return lines.at(-1) ?? 'no output'
 }
 
@@ -126,7 +129,14 @@ async function mapPool(items, limit, fn) {
 // Commands
 
 function parseProviders(value = '*') {
-  const names = [...new Set(value.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean))]
+  const names = [
+    ...new Set(
+      value
+        .split(',')
+        .map((p) => p.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ]
   if (names.length === 0) fail('--providers is empty; give a comma-separated list or *')
   const unknown = names.filter((p) => p !== '*' && !PROVIDERS.includes(p))
   if (unknown.length) fail(`unknown provider ${unknown.map((p) => `"${p}"`).join(', ')}; known: ${PROVIDERS.join(', ')}, or *`)
@@ -154,7 +164,7 @@ async function create({ name, providers, links = false, admin = false, remote = 
   if (name.length > 200) fail('--name is longer than 200 characters')
   const scopes = { providers: parseProviders(providers), links, admin }
 
-  const key = 'ae_' + randomBytes(32).toString('base64url')
+  const key = `ae_${randomBytes(32).toString('base64url')}`
   const digest = createHash('sha256').update(key, 'utf8').digest('hex')
   const id = digest.slice(0, ID_LENGTH)
   const record = { id, name, scopes, created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }
@@ -185,7 +195,13 @@ async function list({ remote = false }) {
   })
   const header = ['ID', 'NAME', 'PROVIDERS', 'LINKS', 'ADMIN', 'CREATED']
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
-  for (const row of [header, ...rows]) console.log(row.map((v, c) => v.padEnd(widths[c])).join('  ').trimEnd())
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((v, c) => v.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd(),
+    )
 }
 
 async function revoke(id, { remote = false }) {
@@ -203,9 +219,7 @@ async function revoke(id, { remote = false }) {
   await kv(['delete', KEY_PREFIX + digest], { remote })
   const label = record ? ` (${record.name})` : ''
   console.log(`Revoked gateway key ${digest.slice(0, ID_LENGTH)}${label} in ${where} ${BINDING}.`)
-  console.log(
-    `Workers that verified it recently may still accept it for up to KEY_CACHE_TTL_S (${keyCacheTtl()} s in wrangler.toml).`,
-  )
+  console.log(`Workers that verified it recently may still accept it for up to KEY_CACHE_TTL_S (${keyCacheTtl()} s in wrangler.toml).`)
 }
 
 // ---------------------------------------------------------------------------------------------

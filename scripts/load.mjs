@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 // `npm run load` (issue 6 item 4): the gateway under sustained load, in workerd under `wrangler
 // dev`, driven by autocannon from this process over loopback against a loopback Sync upstream.
 // Three bounded workloads, each checked answer by answer:
@@ -23,8 +25,6 @@
 // About 3 minutes; stopped and failed at 6. `npm run load -- --report` rewrites the docs/benchmarks.md
 // section from bench/load.json without a run.
 import autocannon from 'autocannon'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { AUTH, assetPath, cacheDetail, get, median, pool, round, tally } from './bench/client.mjs'
 import { environmentFacts, runScript, sleep, stopAll, workerdRssKiB } from './bench/processes.mjs'
 import { updateReadmeSection } from './bench/report.mjs'
@@ -48,12 +48,7 @@ const DEFAULTS = LOAD.seconds === 15 && LOAD.connections === 32 && LOAD.warmupS 
 const RUN_DEADLINE_MS = 6 * 60_000
 
 const WARM = Array.from({ length: LOAD.warmIds }, (_, i) => benchId('load-warm', i))
-const BAD_PATHS = [
-  '/sync/v2/assets/not-a-uuid',
-  `/sync/v2/assets/${WARM[0]}?debug=1`,
-  '/sync/v2/assets/%2Fetc%2Fpasswd',
-  `/sync/v2/assets/${'f'.repeat(300)}`,
-]
+const BAD_PATHS = ['/sync/v2/assets/not-a-uuid', `/sync/v2/assets/${WARM[0]}?debug=1`, '/sync/v2/assets/%2Fetc%2Fpasswd', `/sync/v2/assets/${'f'.repeat(300)}`]
 const WRONG_KEY = { authorization: 'Bearer ae_not_a_key_of_this_gateway' }
 
 /**
@@ -68,7 +63,10 @@ const WORKLOADS = {
   },
   mixed: {
     describe: 'of every 20: 13 warm hits, 3 cold ids, 1 unknown id, 2 malformed ids, 1 wrong key',
-    pick: (n) => ['hit', 'hit', 'cold', 'hit', 'bad', 'hit', 'hit', 'missing', 'hit', 'cold', 'hit', 'hit', 'wrong-key', 'hit', 'bad', 'hit', 'hit', 'cold', 'hit', 'hit'][n % 20],
+    pick: (n) =>
+      ['hit', 'hit', 'cold', 'hit', 'bad', 'hit', 'hit', 'missing', 'hit', 'cold', 'hit', 'hit', 'wrong-key', 'hit', 'bad', 'hit', 'hit', 'cold', 'hit', 'hit'][
+        n % 20
+      ],
     expected: { hit: [200], cold: [200], missing: [404], bad: [400], 'wrong-key': [401] },
   },
   failing: {
@@ -204,7 +202,12 @@ const fmt = (n) => n.toLocaleString('en-US')
 const mib = (bytes) => (bytes / (1024 * 1024)).toFixed(2)
 const statuses = (r) =>
   Object.entries(r.statusesByKind)
-    .map(([kind, s]) => `${kind}: ${Object.entries(s).map(([code, c]) => `${fmt(c)}×${code}`).join(' ')}`)
+    .map(
+      ([kind, s]) =>
+        `${kind}: ${Object.entries(s)
+          .map(([code, c]) => `${fmt(c)}×${code}`)
+          .join(' ')}`,
+    )
     .join('; ')
 
 function rows(results) {
@@ -224,12 +227,27 @@ function rows(results) {
   }))
 }
 
-const HEAD = { workload: 'workload', rps: 'req/s', latency: 'p50 / p99', answers: 'answers (kind: count×status)', cache: 'Cache-Status of the 200s', errors: 'errors', upstream: 'upstream', heap: 'isolate heap (memory tier)', memory: 'workerd RSS start → end', met: 'targets' }
+const HEAD = {
+  workload: 'workload',
+  rps: 'req/s',
+  latency: 'p50 / p99',
+  answers: 'answers (kind: count×status)',
+  cache: 'Cache-Status of the 200s',
+  errors: 'errors',
+  upstream: 'upstream',
+  heap: 'isolate heap (memory tier)',
+  memory: 'workerd RSS start → end',
+  met: 'targets',
+}
 
 function printTable(table) {
   const keys = Object.keys(HEAD)
   const widths = keys.map((k) => Math.max(HEAD[k].length, ...table.map((r) => r[k].length)))
-  const line = (r) => keys.map((k, i) => r[k].padEnd(widths[i])).join('  ').trimEnd()
+  const line = (r) =>
+    keys
+      .map((k, i) => r[k].padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
   console.log(`\n${line(HEAD)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${table.map(line).join('\n')}\n`)
 }
 
@@ -273,7 +291,9 @@ async function main() {
     MEMORY_TTL_S: '1',
     CACHE_EDGE_MAX_S: '1',
   })
-  console.log(`servers: upstream :${upstreamPort} (${LOAD.upstreamLatencyMs} ms); wrangler dev ${steady.name} :${steady.port}, ${failing.name} :${failing.port}`)
+  console.log(
+    `servers: upstream :${upstreamPort} (${LOAD.upstreamLatencyMs} ms); wrangler dev ${steady.name} :${steady.port}, ${failing.name} :${failing.port}`,
+  )
   await Promise.all([steady, failing].map(waitReady))
   await Promise.all([warm(steady), warm(failing)])
   // workerd's RSS under wrangler dev counts Miniflare's local KV and Cache API and the dev tooling,
@@ -298,7 +318,9 @@ async function main() {
     const r = { ...(await withMemory(target, () => run(name, target))), ...extra }
     r.isolate = await isolate(target)
     r.problems = verdict(r)
-    console.log(`  ${fmt(r.rps)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ${r.unexpectedCount} unexpected, isolate heap ${mib(r.isolate.heapBytes)} MiB, RSS median ${r.memoryMiB.median} MiB`)
+    console.log(
+      `  ${fmt(r.rps)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ${r.unexpectedCount} unexpected, isolate heap ${mib(r.isolate.heapBytes)} MiB, RSS median ${r.memoryMiB.median} MiB`,
+    )
     runs.push(r)
     return r
   }
@@ -321,7 +343,8 @@ async function main() {
     const aboveBytes = outside(last.isolate) - highestEarlier
     const bounded = last.isolate.tierBytes <= last.isolate.tierMaxBytes
     const met = aboveBytes <= LOAD.flatOtherMiB * 1024 * 1024 && bounded
-    if (!met) last.problems.push(`${target.name}: isolate heap ${mib(aboveBytes)} MiB above its earlier highest${bounded ? '' : '; memory tier over its bound'}`)
+    if (!met)
+      last.problems.push(`${target.name}: isolate heap ${mib(aboveBytes)} MiB above its earlier highest${bounded ? '' : '; memory tier over its bound'}`)
     return {
       gateway: target.name,
       rssAtStartMiB: rssAtStart[target.name],

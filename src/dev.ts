@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
+import type { AppOptions } from './app'
 import type { AppEnv } from './http/app-env'
 import { digestKey, type KeyRecord } from './http/auth'
-import type { AppOptions } from './app'
 import { PROVIDERS } from './providers'
 import { SANDBOXES } from './providers/sandboxes'
 import { Sandbox } from './sandbox/sandbox'

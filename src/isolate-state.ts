@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { Coalescer } from './cache/coalescing'
-import { MemoryTier, type MemoryLimits } from './cache/memory-tier'
+import { type MemoryLimits, MemoryTier } from './cache/memory-tier'
 import type { KeyRecord } from './http/auth'
 import { LogBuffer } from './http/log-sink'
 import type { Pacer } from './upstream/pacer'

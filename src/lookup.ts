@@ -1,11 +1,11 @@
-import type { Config } from './config'
 import { type Directives, NO_DIRECTIVES } from './cache/directives'
 import { type CacheEntry, strongEtag } from './cache/entry'
 import { notFoundWindows, recordWindows } from './cache/policy'
 import { type CacheOutcome, type Loaded, LoadFailedError, NotCachedError, type TieredCache } from './cache/tiered-cache'
+import type { Config } from './config'
+import { notePending } from './freshness/pending-recheck'
 import { cacheStatusOf } from './http/cache-headers'
 import { ApiError } from './http/errors'
-import { notePending } from './freshness/pending-recheck'
 import type { LookupKey, ProviderAdapter, ProviderRegistry, UpstreamDeps } from './providers/types'
 import { fetchRecord } from './upstream/fetch-record'
 

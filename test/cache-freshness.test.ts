@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { SAMPLE } from '../src/sandbox/samples'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
 import { callApp, createKey, expectProblem, fakeSync, forgetEdgeEntries, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM } from './helpers'
 
 beforeEach(resetState)
@@ -83,7 +83,9 @@ describe('stale answers', () => {
 
   it('serves stale when the provider fails, within a day', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    const upstream = fakeSync((n) => (n === 1 ? syncRecord(SAMPLE.video, 'good', 86_400 * 2) : Response.json({ message: 'down', statusCode: 503 }, { status: 500 })))
+    const upstream = fakeSync((n) =>
+      n === 1 ? syncRecord(SAMPLE.video, 'good', 86_400 * 2) : Response.json({ message: 'down', statusCode: 503 }, { status: 500 }),
+    )
     await viaFake(upstream)
     later(5 * 3600) // past fresh and past stale-while-revalidate
     freshIsolate()
@@ -98,7 +100,9 @@ describe('stale answers', () => {
 
   it('never serves a stale copy whose media URLs expired, from any tier', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    const upstream = fakeSync((n) => (n === 1 ? syncRecord(SAMPLE.video, 'short-lived', 600) : Response.json({ message: 'down', statusCode: 500 }, { status: 500 })))
+    const upstream = fakeSync((n) =>
+      n === 1 ? syncRecord(SAMPLE.video, 'short-lived', 600) : Response.json({ message: 'down', statusCode: 500 }, { status: 500 }),
+    )
     await viaFake(upstream)
     later(541) // the URL has less than MEDIA_URL_MIN_VALIDITY_S left
     freshIsolate()
@@ -180,7 +184,8 @@ describe('KV writes', () => {
       },
     })
     const upstream = fakeSync((n) => syncRecord(SAMPLE.video, n < 3 ? 'same' : 'changed'))
-    const ask = (init?: RequestInit) => callApp(SYNC, { env: { SYNC_BASE_URL: UPSTREAM, ASSET_KV: countingKv }, fetch: upstream.fetcher, ...(init ? { init } : {}) })
+    const ask = (init?: RequestInit) =>
+      callApp(SYNC, { env: { SYNC_BASE_URL: UPSTREAM, ASSET_KV: countingKv }, fetch: upstream.fetcher, ...(init ? { init } : {}) })
     await ask()
     await ask({ headers: { 'cache-control': 'no-cache' } }) // same content, KV copy still fresh
     expect(puts.filter((k) => k.startsWith('cache:'))).toHaveLength(1)

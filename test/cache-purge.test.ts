@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { SAMPLE } from '../src/sandbox/samples'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
 import { callApp, createKey, expectProblem, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)

@@ -1,21 +1,33 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { SAMPLE } from '../src/sandbox/samples'
-import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { call, callApp, createKey, currentIsolate, fakeSync, forgetEdgeEntries, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM, worldWorker } from './helpers'
 import { Coalescer } from '../src/cache/coalescing'
 import type { CacheEntry } from '../src/cache/entry'
 import { MemoryTier } from '../src/cache/memory-tier'
 import type { Store } from '../src/cache/stores'
 import { type Loaded, TieredCache } from '../src/cache/tiered-cache'
+import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
+import {
+  call,
+  callApp,
+  createKey,
+  currentIsolate,
+  fakeSync,
+  forgetEdgeEntries,
+  freshIsolate,
+  resetState,
+  sandboxStats,
+  syncRecord,
+  UPSTREAM,
+  worldWorker,
+} from './helpers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
 
 const FRAMEIO = `/frameio/v2/assets/${SAMPLE.image}`
 const status = (r: Response) => r.headers.get('cache-status') ?? ''
-
 
 describe('tiers', () => {
   it('answers a repeat from isolate memory, then the Cache API, then KV, calling the provider once', async () => {
@@ -84,7 +96,11 @@ describe('degraded tiers', () => {
     delete: () => new Promise(() => {}),
     list: () => new Promise(() => {}),
   } as unknown as KVNamespace
-  const throwingCache = { match: () => Promise.reject(new Error('cache down')), put: () => Promise.reject(new Error('cache down')), delete: () => Promise.reject(new Error('x')) } as unknown as Cache
+  const throwingCache = {
+    match: () => Promise.reject(new Error('cache down')),
+    put: () => Promise.reject(new Error('cache down')),
+    delete: () => Promise.reject(new Error('x')),
+  } as unknown as Cache
   const stallingCache = { match: () => new Promise(() => {}), put: () => new Promise(() => {}), delete: () => new Promise(() => {}) } as unknown as Cache
 
   it.each([
@@ -181,7 +197,8 @@ describe('coalescing', () => {
     } as unknown as KVNamespace
     const patched = { ...env, ASSET_KV: slowKv, SYNC_BASE_URL: UPSTREAM, MEMORY_CACHE_MAX_ENTRIES: '0', CACHE_TIER_TIMEOUT_MS: '5000' }
     const ctx = createExecutionContext()
-    const ask = () => handler.fetch(new Request(`https://gw.test/sync/v2/assets/${SAMPLE.video}`, { headers: { authorization: 'Bearer ae_test_dev_key' } }), patched, ctx)
+    const ask = () =>
+      handler.fetch(new Request(`https://gw.test/sync/v2/assets/${SAMPLE.video}`, { headers: { authorization: 'Bearer ae_test_dev_key' } }), patched, ctx)
 
     const first = await ask()
     expect(first.status).toBe(200)
@@ -216,7 +233,17 @@ describe('coalescing', () => {
     const cache = new TieredCache({ memory, stores: [edge, kv], coalescer: new Coalescer(), waitUntil: (p) => pending.push(p), staleStatus: () => undefined })
     const now = Date.now()
     const entry = (body: string): Loaded => ({
-      entry: { v: 1, kind: 'record', body, etag: `"${body}"`, state: 'ready', storedAt: now, freshUntil: now + 60_000, staleUntil: now + 120_000, staleIfErrorUntil: now + 180_000 },
+      entry: {
+        v: 1,
+        kind: 'record',
+        body,
+        etag: `"${body}"`,
+        state: 'ready',
+        storedAt: now,
+        freshUntil: now + 60_000,
+        staleUntil: now + 120_000,
+        staleIfErrorUntil: now + 180_000,
+      },
       headers: {},
     })
     const key = 'sync/22222222-2222-4222-8222-222222222222'

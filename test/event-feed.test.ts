@@ -1,12 +1,12 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { pollFeed, recheckPending, runCron } from '../src/freshness/cron'
-import { GUMNUT_CURSOR_KEY } from '../src/providers/gumnut/feed'
 import { RECHECK_PREFIX } from '../src/freshness/pending-recheck'
 import { lookupDeps } from '../src/http/services'
-import { SAMPLE } from '../src/sandbox/samples'
+import { GUMNUT_CURSOR_KEY } from '../src/providers/gumnut/feed'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
 import { adapterOf, call, callApp, resetState, sandboxStats, UPSTREAM, worldWorker } from './helpers'
 
 beforeEach(resetState)
@@ -48,7 +48,8 @@ describe("Gumnut's event feed", () => {
   })
 
   it('follows pages while has_more', async () => {
-    for (let i = 0; i < 250; i++) await call('/__sandbox/gumnut/_events', { method: 'POST', body: JSON.stringify({ event_type: 'asset_created', id: `asset_n${i}` }) })
+    for (let i = 0; i < 250; i++)
+      await call('/__sandbox/gumnut/_events', { method: 'POST', body: JSON.stringify({ event_type: 'asset_created', id: `asset_n${i}` }) })
     const result = await pollGumnutEvents(cronDeps().deps)
     expect(result).toEqual({ applied: 250, assets: 250, pages: 3 })
     expect(await env.ASSET_KV.get(GUMNUT_CURSOR_KEY)).toBe('cur_00000250')
@@ -92,7 +93,17 @@ describe("Gumnut's event feed", () => {
       const id = url.pathname.split('/').pop() ?? ''
       fetched.push(id)
       if (id === 'asset_two' && providerDown) return Response.json({ detail: 'down' }, { status: 500 })
-      return Response.json({ id, created_at: 'x', updated_at: 'x', current_version_id: 'v', kind: 'original', original_file_name: 'a.jpg', mime_type: 'image/jpeg', thumbhash: 'x', asset_urls: {} })
+      return Response.json({
+        id,
+        created_at: 'x',
+        updated_at: 'x',
+        current_version_id: 'v',
+        kind: 'original',
+        original_file_name: 'a.jpg',
+        mime_type: 'image/jpeg',
+        thumbhash: 'x',
+        asset_urls: {},
+      })
     }
     const { deps } = cronDeps({ GUMNUT_BASE_URL: UPSTREAM }, upstream)
     await expect(pollGumnutEvents(deps)).rejects.toThrow()

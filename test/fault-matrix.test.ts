@@ -22,7 +22,12 @@ const stream = (first: string, then: 'error' | 'endless') =>
 const FAULTS: Fault[] = [
   { name: '500', answer: async () => Response.json({ message: 'x', statusCode: 500 }, { status: 500 }), status: 502, code: 'upstream_error' },
   { name: '502', answer: async () => new Response('<html>bad gateway</html>', { status: 502 }), status: 502, code: 'upstream_error' },
-  { name: '503 + Retry-After', answer: async () => new Response('{}', { status: 503, headers: { 'retry-after': '30' } }), status: 503, code: 'upstream_unavailable' },
+  {
+    name: '503 + Retry-After',
+    answer: async () => new Response('{}', { status: 503, headers: { 'retry-after': '30' } }),
+    status: 503,
+    code: 'upstream_unavailable',
+  },
   { name: '429', answer: async () => new Response('{}', { status: 429, headers: { 'retry-after': '7' } }), status: 429, code: 'upstream_rate_limited' },
   {
     name: 'hang',
@@ -31,10 +36,30 @@ const FAULTS: Fault[] = [
     code: 'upstream_timeout',
   },
   { name: 'connection refused', answer: () => Promise.reject(new TypeError('Network connection lost.')), status: 502, code: 'upstream_unreachable' },
-  { name: 'malformed JSON', answer: async () => new Response('{"id": ', { headers: { 'content-type': 'application/json' } }), status: 502, code: 'upstream_invalid_response' },
-  { name: 'truncated body', answer: async () => new Response(stream('{"id": "abc', 'error'), { headers: { 'content-type': 'application/json' } }), status: 502, code: 'upstream_body_incomplete' },
-  { name: 'wrong content type', answer: async () => new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } }), status: 502, code: 'upstream_invalid_response' },
-  { name: 'oversized body', answer: async () => new Response(stream('{"pad":"', 'endless'), { headers: { 'content-type': 'application/json' } }), status: 502, code: 'upstream_body_too_large' },
+  {
+    name: 'malformed JSON',
+    answer: async () => new Response('{"id": ', { headers: { 'content-type': 'application/json' } }),
+    status: 502,
+    code: 'upstream_invalid_response',
+  },
+  {
+    name: 'truncated body',
+    answer: async () => new Response(stream('{"id": "abc', 'error'), { headers: { 'content-type': 'application/json' } }),
+    status: 502,
+    code: 'upstream_body_incomplete',
+  },
+  {
+    name: 'wrong content type',
+    answer: async () => new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } }),
+    status: 502,
+    code: 'upstream_invalid_response',
+  },
+  {
+    name: 'oversized body',
+    answer: async () => new Response(stream('{"pad":"', 'endless'), { headers: { 'content-type': 'application/json' } }),
+    status: 502,
+    code: 'upstream_body_too_large',
+  },
 ]
 
 type State = { name: string; mediaLifetimeS: number; laterS: number | undefined; expect: 'error' | 'hit' | 'stale-revalidating' | 'stale-if-error' }

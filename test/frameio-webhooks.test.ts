@@ -104,7 +104,12 @@ describe('Frame.io webhooks', () => {
         401,
         'webhook_bad_signature',
       ],
-      ['malformed signature', () => deliver(event('asset.updated'), { 'x-frameio-request-timestamp': String(nowS()), 'x-frameio-signature': 'v1=abc' }), 401, 'webhook_bad_signature'],
+      [
+        'malformed signature',
+        () => deliver(event('asset.updated'), { 'x-frameio-request-timestamp': String(nowS()), 'x-frameio-signature': 'v1=abc' }),
+        401,
+        'webhook_bad_signature',
+      ],
       ['malformed body', () => signed('{"type": "asset.updated"'), 400, 'webhook_malformed'],
       ['body without resource', () => signed(JSON.stringify({ type: 'asset.updated' })), 400, 'webhook_malformed'],
       ['non-UUID asset id', () => signed(event('asset.updated', '../../etc')), 400, 'webhook_malformed'],

@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { digestKey, KEY_PREFIX } from '../src/http/auth'
-import { SAMPLE } from '../src/sandbox/samples'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
 import { call, createKey, expectProblem, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)

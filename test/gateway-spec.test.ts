@@ -1,15 +1,15 @@
-import { Validator } from '@cfworker/json-schema'
 import { exports } from 'cloudflare:workers'
+import { Validator } from '@cfworker/json-schema'
 import createClient from 'openapi-fetch'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../src/app'
-import { signFrameioWebhook } from '../src/providers/frameio/webhook'
 import type { paths } from '../src/generated/asset-edge'
 import spec from '../src/generated/asset-edge.openapi.json'
 import { PROVIDERS } from '../src/providers'
-import { SAMPLE } from '../src/sandbox/samples'
+import { signFrameioWebhook } from '../src/providers/frameio/webhook'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
-import { createKey, DEV_KEY, ORIGIN, resetState, sandboxStats, run } from './helpers'
+import { SAMPLE } from '../src/sandbox/samples'
+import { createKey, DEV_KEY, ORIGIN, resetState, run, sandboxStats } from './helpers'
 
 /**
  * Calls the Worker through an openapi-fetch client typed from `openapi/asset-edge.yaml` and checks
@@ -48,7 +48,10 @@ async function expectConforms(path: string, response: Response, body: unknown, m
   expect(response.headers.get('content-type') ?? '').toContain(mediaType)
   const validator = new Validator({ ...(spec as object), $ref: ptr } as never, '2020-12', false)
   const result = validator.validate(body)
-  expect(result.errors.map((e) => `${e.instanceLocation}: ${e.error}`), `${method.toUpperCase()} ${path} ${response.status}`).toEqual([])
+  expect(
+    result.errors.map((e) => `${e.instanceLocation}: ${e.error}`),
+    `${method.toUpperCase()} ${path} ${response.status}`,
+  ).toEqual([])
 }
 
 /** A Hono route path as the spec writes it: `:param` (with any `{pattern}` or `?`) becomes `{param}`. */
@@ -189,7 +192,9 @@ describe('the gateway behaves as openapi/asset-edge.yaml says', () => {
       const raw = JSON.stringify(event)
       const signed = await signFrameioWebhook(secret, raw, Math.floor(Date.now() / 1000))
       return client.POST('/webhooks/frameio', {
-        params: { header: { 'X-Frameio-Request-Timestamp': signed['x-frameio-request-timestamp'] ?? '', 'X-Frameio-Signature': signed['x-frameio-signature'] ?? '' } },
+        params: {
+          header: { 'X-Frameio-Request-Timestamp': signed['x-frameio-request-timestamp'] ?? '', 'X-Frameio-Signature': signed['x-frameio-signature'] ?? '' },
+        },
         body: event,
         bodySerializer: () => raw, // the bytes signed are the bytes sent
       })

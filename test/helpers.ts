@@ -6,8 +6,8 @@ import { createDevWorker } from '../src/dev'
 import { digestKey, KEY_PREFIX, type KeyRecord, type KeyScopes } from '../src/http/auth'
 import { IsolateState } from '../src/isolate-state'
 import { PROVIDERS } from '../src/providers'
-import type { ProviderAdapter } from '../src/providers/types'
 import { SANDBOXES } from '../src/providers/sandboxes'
+import type { ProviderAdapter } from '../src/providers/types'
 import { Sandbox } from '../src/sandbox/sandbox'
 import { recordResponse } from './setup/leak-scan'
 
@@ -141,7 +141,10 @@ export function fakeSync(next: (call: number, url: URL) => Response | Promise<Re
 
 /** A Sync record whose media URL is an S3 SigV4 URL valid for `lifetimeS` from now. */
 export function syncRecord(id: string, name: string, lifetimeS = 3600): Response {
-  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  const date = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
   const url = `https://media.test/v.mp4?X-Amz-Date=${date}&X-Amz-Expires=${lifetimeS}&X-Amz-Signature=abc`
   return Response.json({ id, createdAt: '2024-01-15T09:30:00Z', updatedAt: '2024-01-15T09:30:00Z', type: 'VIDEO', visibility: 'USER', name, url })
 }

@@ -1,13 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
+import { configReader } from '../src/config'
 import { ApiError } from '../src/http/errors'
+import { IsolateState } from '../src/isolate-state'
 import { decodeBase64url, encodeBase64url } from '../src/links/base64url'
 import { keyRing, parseKeyRing } from '../src/links/key-ring'
-import { configReader } from '../src/config'
-import { IsolateState } from '../src/isolate-state'
-import { PROVIDERS } from '../src/providers'
 import { type LinkClaims, signLinkToken, verifyLinkToken } from '../src/links/link-token'
 import { redirectTarget } from '../src/links/redirect-target'
+import { PROVIDERS } from '../src/providers'
 
 const SECRET_A = btoa('a'.repeat(32))
 const SECRET_B = btoa('b'.repeat(32))
@@ -28,7 +28,13 @@ async function rejection(promise: Promise<unknown>): Promise<ApiError> {
 describe('link tokens', () => {
   it('verify what they sign, whatever order the maps were built in', async () => {
     const ring = await parseKeyRing(KEYS, 'new')
-    const claims: LinkClaims = { provider: 'spotify', ids: { asset_id: 'b', ad_account_id: 'a' }, query: { z: '1', a: '2' }, variant: 'thumbnail', exp: 1_800_000_000 }
+    const claims: LinkClaims = {
+      provider: 'spotify',
+      ids: { asset_id: 'b', ad_account_id: 'a' },
+      query: { z: '1', a: '2' },
+      variant: 'thumbnail',
+      exp: 1_800_000_000,
+    }
     const token = await signLinkToken(claims, 'new', ring.current)
     const reordered = await signLinkToken({ ...claims, ids: { ad_account_id: 'a', asset_id: 'b' }, query: { a: '2', z: '1' } }, 'new', ring.current)
     expect(reordered).toBe(token)
@@ -59,11 +65,15 @@ describe('link tokens', () => {
     const ring = await parseKeyRing(KEYS, 'new')
     const token = await signLinkToken(CLAIMS, 'new', ring.current)
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: token.length - 1 }), fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), async (at, ch) => {
-        fc.pre(token[at] !== ch)
-        const err = await rejection(verifyLinkToken(token.slice(0, at) + ch + token.slice(at + 1), ring, AT(0)))
-        expect([400, 403]).toContain(err.status)
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: token.length - 1 }),
+        fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+        async (at, ch) => {
+          fc.pre(token[at] !== ch)
+          const err = await rejection(verifyLinkToken(token.slice(0, at) + ch + token.slice(at + 1), ring, AT(0)))
+          expect([400, 403]).toContain(err.status)
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -125,8 +135,18 @@ describe('redirect targets', () => {
   it('are https only, http only in the sandbox', () => {
     expect(redirectTarget('https://cdn.example.com/a.png?sig=1', any)).toBe('https://cdn.example.com/a.png?sig=1')
     expect(redirectTarget('http://cdn.example.com/a.png', any)).toBeUndefined()
-    expect(redirectTarget('http://localhost:8787/__sandbox/media/image.png', { ...any, allowHttp: true })).toBe('http://localhost:8787/__sandbox/media/image.png')
-    for (const url of ['javascript:alert(1)', 'data:image/png;base64,AA==', 'ftp://cdn.example.com/a', '/relative', '//evil.example/x', 'https://user:pw@cdn.example.com/a', '']) {
+    expect(redirectTarget('http://localhost:8787/__sandbox/media/image.png', { ...any, allowHttp: true })).toBe(
+      'http://localhost:8787/__sandbox/media/image.png',
+    )
+    for (const url of [
+      'javascript:alert(1)',
+      'data:image/png;base64,AA==',
+      'ftp://cdn.example.com/a',
+      '/relative',
+      '//evil.example/x',
+      'https://user:pw@cdn.example.com/a',
+      '',
+    ]) {
       expect(redirectTarget(url, { ...any, allowHttp: true }), url).toBeUndefined()
     }
   })
@@ -150,9 +170,17 @@ describe('link settings', () => {
 
   it('default to 300 s, at most 3600 s, 30 s of skew', () => {
     expect(linkSettings(vars({}))).toMatchObject({ defaultTtlS: 300, maxTtlS: 3600, skewS: 30 })
-    expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: '60', LINK_MAX_TTL_S: '120', LINK_CLOCK_SKEW_S: '0' }))).toMatchObject({ defaultTtlS: 60, maxTtlS: 120, skewS: 0 })
+    expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: '60', LINK_MAX_TTL_S: '120', LINK_CLOCK_SKEW_S: '0' }))).toMatchObject({
+      defaultTtlS: 60,
+      maxTtlS: 120,
+      skewS: 0,
+    })
     expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: '900', LINK_MAX_TTL_S: '600' })).defaultTtlS).toBe(600)
-    expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: 'soon', LINK_MAX_TTL_S: '-1', LINK_CLOCK_SKEW_S: '1.5' }))).toMatchObject({ defaultTtlS: 300, maxTtlS: 3600, skewS: 30 })
+    expect(linkSettings(vars({ LINK_DEFAULT_TTL_S: 'soon', LINK_MAX_TTL_S: '-1', LINK_CLOCK_SKEW_S: '1.5' }))).toMatchObject({
+      defaultTtlS: 300,
+      maxTtlS: 3600,
+      skewS: 30,
+    })
   })
 
   it('read each provider allow-list by name', () => {

@@ -2,8 +2,8 @@ import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createRedactor } from '../src/http/redact'
 import { PROVIDERS } from '../src/providers'
-import { SAMPLE } from '../src/sandbox/samples'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
 import { callApp, resetState } from './helpers'
 import { captured, findLeaks } from './setup/leak-scan'
 
@@ -98,7 +98,7 @@ describe('the leak scan that runs after every test file', () => {
     expect(findLeaks(['GET /r/[redacted] X-Amz-Signature=[redacted]'], ['{"ok":true}'])).toEqual([])
   })
 
-  it('has seen this file\'s log lines', () => {
+  it("has seen this file's log lines", () => {
     expect(captured.logs.length).toBeGreaterThan(0)
   })
 })

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { SAMPLE } from '../src/sandbox/samples'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
 import { call, expectProblem, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)

@@ -5,6 +5,7 @@ import { configReader } from '../src/config'
 import { PROVIDERS } from '../src/providers'
 
 const policyFromEnv = configReader(PROVIDERS.list)
+
 import { signUrl, type UrlFormat } from '../src/sandbox/signed-urls'
 
 const NOW = Date.UTC(2026, 10, 23, 18, 0, 0)
@@ -24,8 +25,10 @@ describe('reading expiries from signed media URLs', () => {
 
   it('reads the examples PROVIDERS.md lists, literally', () => {
     expect(mediaUrlExpiry('https://d1.cloudfront.net/o.mp4?Expires=1795464000&Signature=abc&Key-Pair-Id=K')).toBe(1795464000 * S)
-    expect(mediaUrlExpiry('https://b.s3.amazonaws.com/o?X-Amz-Date=20261123T180000Z&X-Amz-Expires=3600&X-Amz-Signature=a')).toBe(Date.UTC(2026, 10, 23, 19) )
-    expect(mediaUrlExpiry('https://storage.googleapis.com/b/o?X-Goog-Date=20261123T180000Z&X-Goog-Expires=900&X-Goog-Signature=a')).toBe(Date.UTC(2026, 10, 23, 18, 15))
+    expect(mediaUrlExpiry('https://b.s3.amazonaws.com/o?X-Amz-Date=20261123T180000Z&X-Amz-Expires=3600&X-Amz-Signature=a')).toBe(Date.UTC(2026, 10, 23, 19))
+    expect(mediaUrlExpiry('https://storage.googleapis.com/b/o?X-Goog-Date=20261123T180000Z&X-Goog-Expires=900&X-Goog-Signature=a')).toBe(
+      Date.UTC(2026, 10, 23, 18, 15),
+    )
     expect(mediaUrlExpiry('https://a.blob.core.windows.net/c/b?sv=2022-11-02&se=2026-11-23T19%3A30%3A00Z&sig=x')).toBe(Date.UTC(2026, 10, 23, 19, 30))
   })
 

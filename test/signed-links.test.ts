@@ -1,15 +1,13 @@
-import { Validator } from '@cfworker/json-schema'
 import { env } from 'cloudflare:workers'
+import { Validator } from '@cfworker/json-schema'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { mediaUrlExpiry } from '../src/cache/media-expiry'
 import spec from '../src/generated/asset-edge.openapi.json'
 import { encodeBase64url } from '../src/links/base64url'
 import { parseKeyRing } from '../src/links/key-ring'
 import { canonicalPayload, type LinkClaims, signLinkToken } from '../src/links/link-token'
-import { PROVIDERS } from '../src/providers'
-import type { ProviderName } from '../src/providers/catalog'
-import { SAMPLE } from '../src/sandbox/samples'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
 import { adapterOf, call, createKey, expectProblem, ORIGIN, resetState } from './helpers'
 
 beforeEach(resetState)
@@ -54,13 +52,22 @@ async function record(path: string): Promise<unknown> {
 
 /** One link per provider, and the lookup route path of the same lookup. */
 const EVERY_PROVIDER = [
-  { body: { provider: 'spotify', ad_account_id: SAMPLE.adAccount, asset_id: SAMPLE.video, variant: 'original' }, path: `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.video}` },
-  { body: { provider: 'spotify', ad_account_id: SAMPLE.adAccount, asset_id: SAMPLE.video, variant: 'thumbnail' }, path: `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.video}` },
+  {
+    body: { provider: 'spotify', ad_account_id: SAMPLE.adAccount, asset_id: SAMPLE.video, variant: 'original' },
+    path: `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.video}`,
+  },
+  {
+    body: { provider: 'spotify', ad_account_id: SAMPLE.adAccount, asset_id: SAMPLE.video, variant: 'thumbnail' },
+    path: `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.video}`,
+  },
   { body: { provider: 'sync', id: SAMPLE.video, variant: 'original' }, path: `/sync/v2/assets/${SAMPLE.video}` },
   { body: { provider: 'sync', id: SAMPLE.video, variant: 'thumbnail' }, path: `/sync/v2/assets/${SAMPLE.video}` },
   { body: { provider: 'gumnut', asset_id: GUMNUT_SAMPLE.image, variant: 'thumbnail' }, path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}` },
   { body: { provider: 'gumnut', asset_id: GUMNUT_SAMPLE.image, variant: 'original' }, path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=variants` },
-  { body: { provider: 'gumnut', asset_id: GUMNUT_SAMPLE.video, variant: 'thumbnail', include: ['faces'] }, path: `/gumnut/api/assets/${GUMNUT_SAMPLE.video}?include=faces` },
+  {
+    body: { provider: 'gumnut', asset_id: GUMNUT_SAMPLE.video, variant: 'thumbnail', include: ['faces'] },
+    path: `/gumnut/api/assets/${GUMNUT_SAMPLE.video}?include=faces`,
+  },
   { body: { provider: 'frameio', asset_id: SAMPLE.image, variant: 'original' }, path: `/frameio/v2/assets/${SAMPLE.image}` },
   { body: { provider: 'frameio', asset_id: SAMPLE.video, variant: 'preview', type: 'file' }, path: `/frameio/v2/assets/${SAMPLE.video}?type=file` },
 ] as const
@@ -173,7 +180,11 @@ describe('following', () => {
     { name: 'unknown Gumnut asset', body: { provider: 'gumnut', asset_id: GUMNUT_SAMPLE.unknown, variant: 'thumbnail' }, code: 'asset_not_found' },
     { name: 'trashed asset', body: { provider: 'gumnut', asset_id: GUMNUT_SAMPLE.deleted, variant: 'thumbnail' }, code: 'asset_not_found' },
     { name: 'deleted asset', body: { provider: 'frameio', asset_id: SAMPLE.deleted, include_deleted: true, variant: 'original' }, code: 'asset_not_found' },
-    { name: 'processing asset', body: { provider: 'spotify', ad_account_id: SAMPLE.adAccount, asset_id: SAMPLE.processing, variant: 'original' }, code: 'asset_not_ready' },
+    {
+      name: 'processing asset',
+      body: { provider: 'spotify', ad_account_id: SAMPLE.adAccount, asset_id: SAMPLE.processing, variant: 'original' },
+      code: 'asset_not_ready',
+    },
     { name: 'asset without its URL yet', body: { provider: 'sync', id: SAMPLE.processing, variant: 'original' }, code: 'asset_not_ready' },
     { name: 'Gumnut asset before derivation', body: { provider: 'gumnut', asset_id: GUMNUT_SAMPLE.processing, variant: 'thumbnail' }, code: 'asset_not_ready' },
     { name: 'image without a thumbnail', body: { provider: 'sync', id: SAMPLE.image, variant: 'thumbnail' }, code: 'variant_not_available' },
@@ -190,7 +201,15 @@ describe('following', () => {
   })
 
   it('answers 400 to a malformed token', async () => {
-    for (const token of ['x', 'v1.k2.e30', 'v2.k2.e30.' + 'A'.repeat(43), 'v1.k2.e30.' + 'A'.repeat(42), 'v1.k2..' + 'A'.repeat(43), 'v1.k2.e30.' + 'A'.repeat(43) + '.x', 'a'.repeat(1100)]) {
+    for (const token of [
+      'x',
+      'v1.k2.e30',
+      `v2.k2.e30.${'A'.repeat(43)}`,
+      `v1.k2.e30.${'A'.repeat(42)}`,
+      `v1.k2..${'A'.repeat(43)}`,
+      `v1.k2.e30.${'A'.repeat(43)}.x`,
+      'a'.repeat(1100),
+    ]) {
       await expectProblem(await follow(token), 400, 'malformed_link_token')
     }
   })
@@ -275,7 +294,9 @@ describe('tampering, expiry and rotation', () => {
 
 describe('the gateway spec describes links as they are', () => {
   const conforms = (schema: string, value: unknown) =>
-    new Validator({ ...(spec as object), $ref: `#/components/schemas/${schema}` } as never, '2020-12', false).validate(value).errors.map((e) => `${e.instanceLocation}: ${e.error}`)
+    new Validator({ ...(spec as object), $ref: `#/components/schemas/${schema}` } as never, '2020-12', false)
+      .validate(value)
+      .errors.map((e) => `${e.instanceLocation}: ${e.error}`)
 
   it('accepts every mint body the tests send, and describes the answers', async () => {
     for (const { body } of EVERY_PROVIDER) {
@@ -288,7 +309,8 @@ describe('the gateway spec describes links as they are', () => {
   })
 
   it('declares the redirect headers and every link problem', async () => {
-    const declared = (spec as unknown as { components: { responses: { LinkRedirect: { headers: Record<string, unknown> } } } }).components.responses.LinkRedirect.headers
+    const declared = (spec as unknown as { components: { responses: { LinkRedirect: { headers: Record<string, unknown> } } } }).components.responses
+      .LinkRedirect.headers
     const response = await follow(await mintUrl({ provider: 'sync', id: SAMPLE.video, variant: 'original' }))
     for (const name of Object.keys(declared)) expect(response.headers.get(name), name).not.toBeNull()
     const problems = [

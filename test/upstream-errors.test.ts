@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../src/app'
 import { PROVIDERS } from '../src/providers'
-import { beforeEach, describe, expect, it } from 'vitest'
-import { SAMPLE } from '../src/sandbox/samples'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
+import { SAMPLE } from '../src/sandbox/samples'
 import { call, createKey, expectProblem, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)

@@ -13,7 +13,9 @@ export function get(agent, port, path, headers = {}) {
       const chunks = []
       res.on('data', (c) => chunks.push(c))
       res.on('error', reject)
-      res.on('end', () => resolveGet({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - start }))
+      res.on('end', () =>
+        resolveGet({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - start }),
+      )
     })
     req.setTimeout(20_000, () => req.destroy(new Error(`GET ${path}: no answer in 20 s`)))
     req.on('error', reject)

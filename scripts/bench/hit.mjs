@@ -80,11 +80,20 @@ export async function hitSection({ baseline, memory, edge }, hitId) {
       const res = await cannon(t.target, t.path, SETTINGS.roundS)
       const cpuMsPerRequest = (treeCpuMs(t.target.child) - cpuBefore) / res.requests
       const foreignCpu = round(foreignCpuShare(before, cpuSnapshot()), 3)
-      if (res.non2xx || res.errors || res.timeouts) throw new Error(`${t.key}: ${res.non2xx} non-2xx, ${res.errors} errors, ${res.timeouts} timeouts in one round`)
+      if (res.non2xx || res.errors || res.timeouts)
+        throw new Error(`${t.key}: ${res.non2xx} non-2xx, ${res.errors} errors, ${res.timeouts} timeouts in one round`)
       const after = t.detail ? cacheDetail((await get(t.target.agent, t.target.port, t.path, AUTH)).headers['cache-status']) : undefined
-      rounds[t.key].push({ rps: round(res.rps, 1), cpuMsPerRequest: round(cpuMsPerRequest, 4), latencyMs: res.latencyMs, foreignCpu, answeredByAfterRound: after })
+      rounds[t.key].push({
+        rps: round(res.rps, 1),
+        cpuMsPerRequest: round(cpuMsPerRequest, 4),
+        latencyMs: res.latencyMs,
+        foreignCpu,
+        answeredByAfterRound: after,
+      })
     }
-    console.log(`  round ${r + 1}/${SETTINGS.rounds}: ${targets.map((t) => `${t.key} ${rounds[t.key][r].rps.toFixed(0)} req/s ${(rounds[t.key][r].cpuMsPerRequest * 1000).toFixed(0)} µs CPU`).join(', ')}`)
+    console.log(
+      `  round ${r + 1}/${SETTINGS.rounds}: ${targets.map((t) => `${t.key} ${rounds[t.key][r].rps.toFixed(0)} req/s ${(rounds[t.key][r].cpuMsPerRequest * 1000).toFixed(0)} µs CPU`).join(', ')}`,
+    )
   }
   const upstreamCallsDuringRounds = (counters.calls.get(hitId) ?? 0) - callsBefore
 
@@ -118,6 +127,13 @@ export async function hitSection({ baseline, memory, edge }, hitId) {
     edge: await versusBaseline('edge'),
     cacheApiFloor: await versusBaseline('floor'),
     upstreamCallsDuringRounds,
-    foreignCpuMedian: round(median(Object.values(rounds).flat().map((x) => x.foreignCpu)), 3),
+    foreignCpuMedian: round(
+      median(
+        Object.values(rounds)
+          .flat()
+          .map((x) => x.foreignCpu),
+      ),
+      3,
+    ),
   }
 }

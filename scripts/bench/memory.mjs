@@ -11,9 +11,13 @@ const mib = (kib) => round(kib / 1024, 1)
 async function fill(gateway, label, count) {
   let failed = 0
   const start = performance.now()
-  await pool(Array.from({ length: count }, (_, i) => benchId(label, i)), SETTINGS.memoryBound.concurrency, async (id) => {
-    if ((await get(gateway.agent, gateway.port, assetPath(id), AUTH)).status !== 200) failed++
-  })
+  await pool(
+    Array.from({ length: count }, (_, i) => benchId(label, i)),
+    SETTINGS.memoryBound.concurrency,
+    async (id) => {
+      if ((await get(gateway.agent, gateway.port, assetPath(id), AUTH)).status !== 200) failed++
+    },
+  )
   return { failed, seconds: round((performance.now() - start) / 1000, 1) }
 }
 
@@ -48,7 +52,11 @@ export async function memorySection(bounded, control) {
   const after = await stats()
   const controlRun = control ? await rssAround(control, () => fill(control, 'fill-control', lookups)) : undefined
   return {
-    vars: { MEMORY_CACHE_MAX_BYTES: SETTINGS.memoryBound.maxBytes, MEMORY_CACHE_MAX_ENTRIES: SETTINGS.memoryBound.maxEntries, MEMORY_TTL_S: SETTINGS.memoryBound.ttlS },
+    vars: {
+      MEMORY_CACHE_MAX_BYTES: SETTINGS.memoryBound.maxBytes,
+      MEMORY_CACHE_MAX_ENTRIES: SETTINGS.memoryBound.maxEntries,
+      MEMORY_TTL_S: SETTINGS.memoryBound.ttlS,
+    },
     distinctLookups: lookups,
     failedLookups: filled.result.failed,
     entryBytesEstimate: entryBytes,

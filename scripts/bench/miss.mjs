@@ -13,7 +13,8 @@ export async function missSection(gateway, upstreamPort, baseline) {
   // The upstream as a client sees it with no gateway in between, for context.
   const upstreamAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   const directMs = []
-  for (let i = 0; i < direct; i++) directMs.push((await get(upstreamAgent, upstreamPort, `/v2/assets/${benchId('direct', i)}`, { 'x-api-key': UPSTREAM_KEY })).ms)
+  for (let i = 0; i < direct; i++)
+    directMs.push((await get(upstreamAgent, upstreamPort, `/v2/assets/${benchId('direct', i)}`, { 'x-api-key': UPSTREAM_KEY })).ms)
   upstreamAgent.destroy()
 
   const added = []
@@ -26,7 +27,8 @@ export async function missSection(gateway, upstreamPort, baseline) {
     const res = await get(gateway.agent, gateway.port, assetPath(id), AUTH)
     if (i < warmup) continue
     const served = counters.serviceMs.get(id)
-    if (res.status !== 200 || served?.length !== 1) throw new Error(`miss ${id}: ${res.status} ${res.headers['cache-status']}, ${served?.length ?? 0} upstream calls`)
+    if (res.status !== 200 || served?.length !== 1)
+      throw new Error(`miss ${id}: ${res.status} ${res.headers['cache-status']}, ${served?.length ?? 0} upstream calls`)
     answers.push(String(res.headers['cache-status']))
     added.push(res.ms - served[0])
     total.push(res.ms)

@@ -90,13 +90,21 @@ export function printTable(rows) {
   const head = ['what', 'target', 'measured', 'met']
   const cells = rows.map((r) => [r.what, r.target, r.measured, r.met])
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
-  const line = (c) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()
+  const line = (c) =>
+    c
+      .map((x, i) => x.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
   console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${cells.map(line).join('\n')}\n`)
 }
 
 function markdownTable(rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`
-  return [line(['what', 'target', 'measured', 'met']), line(['---', '---', '---', '---']), ...rows.map((r) => line([r.what, r.target, r.measured, r.met]))].join('\n')
+  return [
+    line(['what', 'target', 'measured', 'met']),
+    line(['---', '---', '---', '---']),
+    ...rows.map((r) => line([r.what, r.target, r.measured, r.met])),
+  ].join('\n')
 }
 
 /** Why the Cache API row misses its target, with this run's numbers (issue 8: "says which and why"). */
@@ -144,9 +152,7 @@ export function updateReadmeSection(name, heading, section) {
   const start = text.indexOf(open)
   const end = text.indexOf(close)
   const next =
-    start >= 0 && end > start
-      ? text.slice(0, start) + section + text.slice(end + close.length)
-      : `${text.replace(/\s*$/, '\n')}\n## ${heading}\n\n${section}\n`
+    start >= 0 && end > start ? text.slice(0, start) + section + text.slice(end + close.length) : `${text.replace(/\s*$/, '\n')}\n## ${heading}\n\n${section}\n`
   const tmpPath = `${path}.${name}-${process.pid}`
   writeFileSync(tmpPath, next)
   renameSync(tmpPath, path)

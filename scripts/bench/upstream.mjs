@@ -12,7 +12,10 @@ export function benchId(label, i) {
 }
 
 /** One signing instant per run, so an id's body is byte-identical on every call. */
-const AMZ_DATE = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+const AMZ_DATE = new Date()
+  .toISOString()
+  .replace(/[-:]/g, '')
+  .replace(/\.\d{3}/, '')
 
 /** An S3 SigV4 presigned URL valid 3600 s from now: the gateway reads its expiry and caches the record. */
 function s3Url(id, file) {

@@ -11,7 +11,10 @@ export const NO_DIRECTIVES: Directives = { revalidate: false, onlyIfCached: fals
 /** Reads the request directives asset-edge honours; anything else is ignored. */
 export function parseDirectives(header: string | null | undefined): Directives {
   if (!header) return NO_DIRECTIVES
-  const parts = header.toLowerCase().split(',').map((p) => p.trim())
+  const parts = header
+    .toLowerCase()
+    .split(',')
+    .map((p) => p.trim())
   return {
     revalidate: parts.some((p) => p === 'no-cache' || p === 'max-age=0' || p === 'no-store'),
     onlyIfCached: parts.includes('only-if-cached'),

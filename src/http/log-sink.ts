@@ -17,7 +17,10 @@ export class LogBuffer {
   /** Queues one line; `waitUntil` keeps the isolate alive until the timed flush has run. */
   write(line: string, waitUntil: (p: Promise<unknown>) => void, settings: LogSinkSettings): void {
     this.lines.push(line)
-    if (this.lines.length >= settings.batchLines) return this.flush()
+    if (this.lines.length >= settings.batchLines) {
+      this.flush()
+      return
+    }
     if (this.timerPending) return
     this.timerPending = true
     waitUntil(

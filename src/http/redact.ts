@@ -1,7 +1,19 @@
 import type { ProviderRegistry } from '../providers/types'
 
 /** Query parameters whose values are credentials in any signed URL: signatures, policies, JWTs. */
-const SECRET_PARAMS = ['signature', 'x-amz-signature', 'x-amz-credential', 'x-amz-security-token', 'x-goog-signature', 'x-goog-credential', 'sig', 'token', 'policy', 'key-pair-id', 'googleaccessid']
+const SECRET_PARAMS = [
+  'signature',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'x-goog-signature',
+  'x-goog-credential',
+  'sig',
+  'token',
+  'policy',
+  'key-pair-id',
+  'googleaccessid',
+]
 /** Secrets every deployment may hold, beyond the providers' own. */
 const GATEWAY_SECRETS = ['CF_API_TOKEN', 'LINK_SIGNING_KEYS']
 export const REDACTED = '[redacted]'

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory'
-import { edgeStore, kvStore, type Store } from '../cache/stores'
 import { assetTag } from '../cache/keys'
+import { edgeStore, kvStore, type Store } from '../cache/stores'
 import { TieredCache } from '../cache/tiered-cache'
 import { type LookupDeps, staleStatus } from '../lookup'
 import type { AppEnv, Gateway } from './app-env'
@@ -10,7 +10,10 @@ const storesByGateway = new WeakMap<Gateway, WeakMap<object, readonly [Store, St
 /** The shared stores of a gateway for an env: made once per env object, so a request builds none. */
 function storesOf(gateway: Gateway, env: Env): readonly [Store, Store] {
   let storesByEnv = storesByGateway.get(gateway)
-  if (!storesByEnv) storesByGateway.set(gateway, (storesByEnv = new WeakMap()))
+  if (!storesByEnv) {
+    storesByEnv = new WeakMap()
+    storesByGateway.set(gateway, storesByEnv)
+  }
   let stores = storesByEnv.get(env)
   if (!stores) {
     const { cache, tierTimeoutMs } = gateway.config(env)

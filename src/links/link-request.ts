@@ -1,6 +1,6 @@
+import type { Config } from '../config'
 import { ApiError } from '../http/errors'
 import { isObject } from '../providers/record'
-import type { Config } from '../config'
 import type { LookupKey, ProviderAdapter, ProviderRegistry } from '../providers/types'
 
 type LinkSettings = Config['links']
@@ -65,7 +65,9 @@ export function parseLinkRequest(adapter: ProviderAdapter, body: Record<string, 
   const known = [...LINK_FIELDS, ...idNames, ...adapter.queryParams]
   for (const name of Object.keys(body)) {
     if (!known.includes(name)) {
-      throw new ApiError('unknown_field', `Unknown field ${JSON.stringify(name.slice(0, 80))}; allowed: ${known.join(', ')}.`, { extras: { param: name.slice(0, 80), allowed: known } })
+      throw new ApiError('unknown_field', `Unknown field ${JSON.stringify(name.slice(0, 80))}; allowed: ${known.join(', ')}.`, {
+        extras: { param: name.slice(0, 80), allowed: known },
+      })
     }
   }
   for (const [name, value] of Object.entries(body)) {

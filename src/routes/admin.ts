@@ -11,7 +11,11 @@ const MAX_ASSETS = 100
 const MAX_BODY_BYTES = 64 * 1024
 
 /** Purges Cloudflare's cache by tag in every data centre, when the zone and a token are configured. */
-async function purgeEverywhere(purge: { zoneId: string; apiToken: string }, fetcher: typeof fetch, tags: string[]): Promise<'purged' | 'not_configured' | 'failed'> {
+async function purgeEverywhere(
+  purge: { zoneId: string; apiToken: string },
+  fetcher: typeof fetch,
+  tags: string[],
+): Promise<'purged' | 'not_configured' | 'failed'> {
   if (!purge.zoneId || !purge.apiToken) return 'not_configured'
   try {
     const response = await fetcher(`https://api.cloudflare.com/client/v4/zones/${encodeURIComponent(purge.zoneId)}/purge_cache`, {

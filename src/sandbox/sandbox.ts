@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { mediaUrlExpiry } from '../cache/media-expiry'
 import { MEDIA_FILES, type MediaFileName } from './media-files'
-import { type Fault, FAULTS, SAMPLE } from './samples'
+import { FAULTS, type Fault, SAMPLE } from './samples'
 import { hiddenExpiry } from './signed-urls'
 import { SandboxState } from './state'
 
@@ -47,7 +47,12 @@ async function faultResponse(fault: Fault | undefined, error: ErrorBody, signal:
     case 'fail500':
       return json(error(500, 'Internal Server Error'), 500)
     case 'fail429':
-      return json(error(429, 'Too Many Requests'), 429, { 'retry-after': '7', 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-window': '1000' })
+      return json(error(429, 'Too Many Requests'), 429, {
+        'retry-after': '7',
+        'x-ratelimit-limit': '5',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-window': '1000',
+      })
     case 'fail401':
       return json(error(401, 'Unauthorized'), 401)
     case 'fail502':
@@ -128,7 +133,9 @@ export class Sandbox {
       return c.body(bytes, 200, { 'content-type': media.type, 'cache-control': 'private, max-age=60' })
     })
     // A control route's body that is not JSON is the caller's mistake, not a crash.
-    this.app.onError((err, c) => c.json({ error: err instanceof SyntaxError ? 'the body is not JSON' : 'sandbox error' }, err instanceof SyntaxError ? 400 : 500))
+    this.app.onError((err, c) =>
+      c.json({ error: err instanceof SyntaxError ? 'the body is not JSON' : 'sandbox error' }, err instanceof SyntaxError ? 400 : 500),
+    )
   }
 
   /** Upstream calls the sandbox has answered, by name (a provider, or a route of its own such as a token endpoint). */

@@ -7,7 +7,10 @@
 const fakeSig = () => crypto.randomUUID().replace(/-/g, '')
 
 function amzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }
 
 function base64url(text: string): string {

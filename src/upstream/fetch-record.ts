@@ -1,6 +1,6 @@
 import type { Config } from '../config'
 import { ApiError, type ProblemExtras } from '../http/errors'
-import type { LookupKey, ProviderAdapter, UpstreamDeps } from '../providers/types'
+import type { LookupKey, ProviderAdapter, UpstreamCall, UpstreamDeps } from '../providers/types'
 import { pacerFor } from './pacer'
 import { readBounded } from './read-body'
 
@@ -78,12 +78,16 @@ function boundErrorBodies(fetcher: typeof fetch): typeof fetch {
       // a broken error body is still an error answer
     }
     await reader.cancel().catch(() => {})
-    return new Response(new Blob(chunks).slice(0, ERROR_BODY_MAX_BYTES), { status: response.status, statusText: response.statusText, headers: response.headers })
+    return new Response(new Blob(chunks).slice(0, ERROR_BODY_MAX_BYTES), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    })
   }
 }
 
 async function attempt(adapter: ProviderAdapter, key: LookupKey, deps: UpstreamDeps, maxBytes: number): Promise<UpstreamRecord> {
-  let call
+  let call: UpstreamCall
   try {
     call = await adapter.call(key, { ...deps, fetch: boundErrorBodies(deps.fetch) })
   } catch (err) {
@@ -141,9 +145,13 @@ export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps
     if (!pacer || waitMs === 0) return
     if (waitMs > timeoutMs - (Date.now() - start) - MIN_ATTEMPT_MS) {
       pacer.release()
-      throw new ApiError('upstream_rate_limited', `The gateway holds ${adapter.name} to ${pacer.rps} calls a second, and the next free one is past this lookup's deadline.`, {
-        headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
-      })
+      throw new ApiError(
+        'upstream_rate_limited',
+        `The gateway holds ${adapter.name} to ${pacer.rps} calls a second, and the next free one is past this lookup's deadline.`,
+        {
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+        },
+      )
     }
     await within(new Promise((resolve) => setTimeout(resolve, waitMs)))
   }

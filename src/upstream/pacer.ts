@@ -37,6 +37,9 @@ export function pacerFor(isolate: IsolateState, provider: string, rps: number): 
   if (rps <= 0) return undefined
   const memoKey = `${provider}/${rps}`
   let pacer = isolate.pacers.get(memoKey)
-  if (!pacer) isolate.pacers.set(memoKey, (pacer = new Pacer(rps)))
+  if (!pacer) {
+    pacer = new Pacer(rps)
+    isolate.pacers.set(memoKey, pacer)
+  }
   return pacer
 }

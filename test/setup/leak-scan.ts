@@ -20,7 +20,15 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
 
 function secrets(): string[] {
   const e = env as unknown as Record<string, string | undefined>
-  const names = ['SYNC_API_KEY', 'GUMNUT_API_KEY', 'FRAMEIO_TOKEN', 'SPOTIFY_CLIENT_SECRET', 'SPOTIFY_REFRESH_TOKEN', 'FRAMEIO_WEBHOOK_SECRET', 'FRAMEIO_WEBHOOK_SECRET_PREVIOUS']
+  const names = [
+    'SYNC_API_KEY',
+    'GUMNUT_API_KEY',
+    'FRAMEIO_TOKEN',
+    'SPOTIFY_CLIENT_SECRET',
+    'SPOTIFY_REFRESH_TOKEN',
+    'FRAMEIO_WEBHOOK_SECRET',
+    'FRAMEIO_WEBHOOK_SECRET_PREVIOUS',
+  ]
   const values = names.map((n) => e[n]).filter((v): v is string => Boolean(v))
   values.push(...Object.values(JSON.parse(e.LINK_SIGNING_KEYS ?? '{}') as Record<string, string>))
   return values

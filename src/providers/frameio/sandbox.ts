@@ -1,5 +1,5 @@
-import type { ProviderSandbox, SandboxKit } from '../../sandbox/sandbox'
 import { SAMPLE } from '../../sandbox/samples'
+import type { ProviderSandbox, SandboxKit } from '../../sandbox/sandbox'
 import { signUrl } from '../../sandbox/signed-urls'
 import { sandboxSecrets } from './meta.ts'
 import { signFrameioWebhook } from './webhook'
@@ -17,7 +17,8 @@ function frameioRecord(kit: SandboxKit, id: string, media: string, now: number, 
   if (change.deleted && !includeDeleted) return undefined
   const record = frameioBase(id, media, now, includeDeleted, change.ready)
   if (!record) return undefined
-  const edited = change.version > 1 ? { label: LABELS[(change.version - 1) % LABELS.length], updated_at: new Date(now).toISOString(), version: change.version } : {}
+  const edited =
+    change.version > 1 ? { label: LABELS[(change.version - 1) % LABELS.length], updated_at: new Date(now).toISOString(), version: change.version } : {}
   const deleted = change.deleted ? { deleted_at: new Date(now).toISOString() } : {}
   return { ...record, ...edited, ...deleted }
 }
@@ -44,13 +45,53 @@ function frameioBase(id: string, media: string, now: number, includeDeleted: boo
   const cf = (file: string, lifetimeS: number) => signUrl(`${media}/${file}`, 'cloudfront', lifetimeS, now)
   switch (id) {
     case SAMPLE.image:
-      return { ...base, name: 'still.png', asset_type: 'image', filetype: 'image/png', filesize: 840, frames: 1, original: cf('image.png', 2 * HOUR_S), thumb: signUrl(`${media}/thumb.jpg`, 'cloudfront-policy', 2 * HOUR_S, now), thumb_540: cf('thumb.jpg', 2 * HOUR_S) }
+      return {
+        ...base,
+        name: 'still.png',
+        asset_type: 'image',
+        filetype: 'image/png',
+        filesize: 840,
+        frames: 1,
+        original: cf('image.png', 2 * HOUR_S),
+        thumb: signUrl(`${media}/thumb.jpg`, 'cloudfront-policy', 2 * HOUR_S, now),
+        thumb_540: cf('thumb.jpg', 2 * HOUR_S),
+      }
     case SAMPLE.video:
-      return { ...base, name: 'cut-v3.mp4', asset_type: 'stream', filetype: 'video/mp4', filesize: 2853, frames: 10, fps: 10, duration: 1, is_hls_required: false, original: cf('video.mp4', 2 * HOUR_S), thumb: cf('thumb.jpg', 2 * HOUR_S), h264_720: signUrl(`${media}/video.mp4`, 'jwt', 2 * HOUR_S, now), transcodes: { finalized: true } }
+      return {
+        ...base,
+        name: 'cut-v3.mp4',
+        asset_type: 'stream',
+        filetype: 'video/mp4',
+        filesize: 2853,
+        frames: 10,
+        fps: 10,
+        duration: 1,
+        is_hls_required: false,
+        original: cf('video.mp4', 2 * HOUR_S),
+        thumb: cf('thumb.jpg', 2 * HOUR_S),
+        h264_720: signUrl(`${media}/video.mp4`, 'jwt', 2 * HOUR_S, now),
+        transcodes: { finalized: true },
+      }
     case SAMPLE.processing:
       return madeReady
-        ? { ...base, name: 'uploading.mov', asset_type: 'stream', filetype: 'video/quicktime', original: cf('video.mp4', 2 * HOUR_S), thumb: cf('thumb.jpg', 2 * HOUR_S), transcodes: { finalized: true } }
-        : { ...base, name: 'uploading.mov', asset_type: 'stream', filetype: 'video/quicktime', upload_completed_at: null, transcodes: { finalized: false }, original: null }
+        ? {
+            ...base,
+            name: 'uploading.mov',
+            asset_type: 'stream',
+            filetype: 'video/quicktime',
+            original: cf('video.mp4', 2 * HOUR_S),
+            thumb: cf('thumb.jpg', 2 * HOUR_S),
+            transcodes: { finalized: true },
+          }
+        : {
+            ...base,
+            name: 'uploading.mov',
+            asset_type: 'stream',
+            filetype: 'video/quicktime',
+            upload_completed_at: null,
+            transcodes: { finalized: false },
+            original: null,
+          }
     case SAMPLE.deleted:
       return includeDeleted ? { ...base, name: 'old-cut.mp4', asset_type: 'stream', deleted_at: '2026-11-01T00:00:00Z', original: null } : undefined
     default:

@@ -1,5 +1,5 @@
-import type { ProviderSandbox, SandboxKit } from '../../sandbox/sandbox'
 import type { SampleIds } from '../../sandbox/samples'
+import type { ProviderSandbox, SandboxKit } from '../../sandbox/sandbox'
 import { signUrl } from '../../sandbox/signed-urls'
 
 /** Gumnut's sample ids (its ids are `asset_…`, not UUIDs). */
@@ -69,7 +69,11 @@ function gumnutBase(id: string, media: string, now: number, include: ReadonlySet
         duration: null,
         thumbhash: '1QcSHQRnh493V4dIh4eXh1h4kJUI',
         asset_urls: variants
-          ? { original: rung('image/png', sign('image.png'), 160), thumbnail: rung('image/jpeg', sign('thumb.jpg'), 64), preview: rung('image/png', sign('image.png'), 160) }
+          ? {
+              original: rung('image/png', sign('image.png'), 160),
+              thumbnail: rung('image/jpeg', sign('thumb.jpg'), 64),
+              preview: rung('image/png', sign('image.png'), 160),
+            }
           : { thumbnail: rung('image/jpeg', sign('thumb.jpg'), 64) },
         ...(id === GUMNUT_SAMPLE.deleted ? { trashed_at: '2026-11-01T00:00:00Z' } : {}),
       }
@@ -87,7 +91,17 @@ function gumnutBase(id: string, media: string, now: number, include: ReadonlySet
           : { thumbnail_image: rung('image/jpeg', sign('thumb.jpg'), 64) },
       }
     case GUMNUT_SAMPLE.processing:
-      return { ...base, mime_type: 'image/jpeg', original_file_name: 'just-uploaded.jpg', width: null, height: null, duration: null, thumbhash: null, description: null, asset_urls: {} }
+      return {
+        ...base,
+        mime_type: 'image/jpeg',
+        original_file_name: 'just-uploaded.jpg',
+        width: null,
+        height: null,
+        duration: null,
+        thumbhash: null,
+        description: null,
+        asset_urls: {},
+      }
     default:
       return undefined
   }

@@ -10,7 +10,10 @@ export const meta = {
 } as const satisfies ProviderMeta
 
 /** Where `npm run dev` points each endpoint var when the provider has no credentials: its sandbox (paths on the dev origin). */
-export const sandboxEndpoints: Readonly<Record<string, string>> = { SPOTIFY_BASE_URL: '/__sandbox/spotify', SPOTIFY_TOKEN_URL: '/__sandbox/spotify-accounts/api/token' }
+export const sandboxEndpoints: Readonly<Record<string, string>> = {
+  SPOTIFY_BASE_URL: '/__sandbox/spotify',
+  SPOTIFY_TOKEN_URL: '/__sandbox/spotify-accounts/api/token',
+}
 
 /** Secrets `npm run dev` sets when .dev.vars does not: none. */
 export const sandboxSecrets: Readonly<Record<string, string>> = {}

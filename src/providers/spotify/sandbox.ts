@@ -1,5 +1,5 @@
-import type { ProviderSandbox, SandboxKit } from '../../sandbox/sandbox'
 import { SAMPLE } from '../../sandbox/samples'
+import type { ProviderSandbox, SandboxKit } from '../../sandbox/sandbox'
 import { signUrl } from '../../sandbox/signed-urls'
 
 /** Seconds after its first lookup that the sandbox "processing" asset becomes READY. */
@@ -8,21 +8,69 @@ const CREATED = '2026-01-23T04:56:07Z'
 const HOUR_S = 3600
 const TOKEN = /^Bearer sandbox-access-(\d+)-[0-9a-f]+$/
 
-const error = (status: number, message: string) => ({ sp_trace_id: crypto.randomUUID(), messages: [message], error_codes: [{ code: `E${status}`, definition: message }] })
+const error = (status: number, message: string) => ({
+  sp_trace_id: crypto.randomUUID(),
+  messages: [message],
+  error_codes: [{ code: `E${status}`, definition: message }],
+})
 
 function spotifyRecord(kit: SandboxKit, id: string, media: string, now: number): Record<string, unknown> | undefined {
   const base = { id, created_at: CREATED, updated_at: CREATED }
   switch (id) {
     case SAMPLE.image: // the page's example, v2 spelling
-      return { ...base, name: 'logoImage.png', assetType: 'IMAGE', status: 'READY', url: `${media}/image.png`, image_type: 'COMPANION', file_type: 'PNG', aspect_ratio: 1.7778, width: 160, height: 90 }
+      return {
+        ...base,
+        name: 'logoImage.png',
+        assetType: 'IMAGE',
+        status: 'READY',
+        url: `${media}/image.png`,
+        image_type: 'COMPANION',
+        file_type: 'PNG',
+        aspect_ratio: 1.7778,
+        width: 160,
+        height: 90,
+      }
     case SAMPLE.video: // v3 spelling, GCS V4 signed URL
-      return { ...base, name: 'spot.mp4', asset_type: 'VIDEO', status: 'READY', url: signUrl(`${media}/video.mp4`, 'gcs-v4', 6 * HOUR_S, now), duration_ms: 1000, aspect_ratio: 'HORIZONTAL_16_9', width: 160, height: 90, file_type: 'MP4', has_audio: false, thumbnail_url: `${media}/thumb.jpg` }
+      return {
+        ...base,
+        name: 'spot.mp4',
+        asset_type: 'VIDEO',
+        status: 'READY',
+        url: signUrl(`${media}/video.mp4`, 'gcs-v4', 6 * HOUR_S, now),
+        duration_ms: 1000,
+        aspect_ratio: 'HORIZONTAL_16_9',
+        width: 160,
+        height: 90,
+        file_type: 'MP4',
+        has_audio: false,
+        thumbnail_url: `${media}/thumb.jpg`,
+      }
     case SAMPLE.audio: // GCS V2 signed URL
-      return { ...base, name: 'jingle.mp3', asset_type: 'AUDIO', status: 'READY', url: signUrl(`${media}/audio.mp3`, 'gcs-v2', 6 * HOUR_S, now), audio_type: 'USER_UPLOADED_AUDIO', duration_ms: 1000, file_type: 'MP3' }
+      return {
+        ...base,
+        name: 'jingle.mp3',
+        asset_type: 'AUDIO',
+        status: 'READY',
+        url: signUrl(`${media}/audio.mp3`, 'gcs-v2', 6 * HOUR_S, now),
+        audio_type: 'USER_UPLOADED_AUDIO',
+        duration_ms: 1000,
+        file_type: 'MP3',
+      }
     case SAMPLE.processing: {
       const ready = now - kit.state.firstSeen('spotify', id, now) >= SPOTIFY_PROCESSING_S * 1000
       return ready
-        ? { ...base, name: 'uploading.mp4', asset_type: 'VIDEO', status: 'READY', url: signUrl(`${media}/video.mp4`, 'gcs-v4', 6 * HOUR_S, now), duration_ms: 1000, width: 160, height: 90, file_type: 'MP4', thumbnail_url: `${media}/thumb.jpg` }
+        ? {
+            ...base,
+            name: 'uploading.mp4',
+            asset_type: 'VIDEO',
+            status: 'READY',
+            url: signUrl(`${media}/video.mp4`, 'gcs-v4', 6 * HOUR_S, now),
+            duration_ms: 1000,
+            width: 160,
+            height: 90,
+            file_type: 'MP4',
+            thumbnail_url: `${media}/thumb.jpg`,
+          }
         : { ...base, name: 'uploading.mp4', asset_type: 'VIDEO', status: 'PROCESSING', duration_ms: null }
     }
     default:

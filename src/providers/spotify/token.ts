@@ -75,9 +75,7 @@ async function mint(deps: UpstreamDeps): Promise<string> {
     throw authFailed('Spotify answered the token request without an access token.', response.status)
   }
   memo.token = { access_token: minted, expires_at: Date.now() + expiresIn * 1000 }
-  const writes: Promise<unknown>[] = [
-    kv.put(ACCESS_TOKEN_KEY, JSON.stringify(memo.token), { expirationTtl: Math.max(60, expiresIn) }),
-  ]
+  const writes: Promise<unknown>[] = [kv.put(ACCESS_TOKEN_KEY, JSON.stringify(memo.token), { expirationTtl: Math.max(60, expiresIn) })]
   if (typeof body?.refresh_token === 'string' && body.refresh_token !== refreshToken) {
     const stored: StoredRefreshToken = { refresh_token: body.refresh_token, origin }
     writes.push(kv.put(REFRESH_TOKEN_KEY, JSON.stringify(stored)))
