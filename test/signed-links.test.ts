@@ -169,10 +169,11 @@ describe('following', () => {
     const location = response.headers.get('location')!
     const mediaLeftS = (mediaUrlExpiry(location)! - Date.now()) / 1000
     expect(mediaLeftS).toBeLessThan(3600) // S3 URL signed for an hour, the token for an hour from later
-    // The gateway counted the seconds left a moment before this test did: a second boundary may lie between.
+    // The gateway counted the seconds left a moment before this test did, on a clock that workerd
+    // advances only at I/O, on a shared machine: allow a few seconds between the two readings.
     const maxAge = Number(/^private, max-age=(\d+)$/.exec(response.headers.get('cache-control') ?? '')?.[1])
-    expect(maxAge).toBeGreaterThanOrEqual(Math.floor(mediaLeftS))
-    expect(maxAge).toBeLessThanOrEqual(Math.floor(mediaLeftS) + 1)
+    expect(maxAge).toBeGreaterThanOrEqual(Math.floor(mediaLeftS) - 3)
+    expect(maxAge).toBeLessThanOrEqual(Math.floor(mediaLeftS) + 3)
   })
 
   it.each([

@@ -351,7 +351,7 @@ export interface components {
          *     * 502 — `upstream_auth_failed`, `upstream_reauthorization_required`, `upstream_error`,
          *       `upstream_rejected`, `upstream_invalid_response`, `upstream_body_too_large`,
          *       `upstream_body_incomplete`, `upstream_unreachable`, `media_url_refused`;
-         *     * 503 — `upstream_unavailable`, `key_store_unavailable`;
+         *     * 503 — `upstream_unavailable`, `key_store_unavailable`, `spec_not_published`;
          *     * 504 — `upstream_timeout`, `not_cached`.
          *
          *     Other members may be added; clients must ignore members they do not know.
