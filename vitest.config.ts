@@ -42,6 +42,8 @@ export default defineConfig({
     }),
   ],
   test: {
+    // Generous: CI shares two cores, and a few suites send hundreds of requests.
+    testTimeout: 20_000,
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup/leak-scan.ts', 'test/setup/publish-spec.ts'],
   },

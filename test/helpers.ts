@@ -18,11 +18,11 @@ export const ORIGIN = 'https://gateway.asset-edge.test'
  * What one test runs against: a sandbox, one isolate's state and a Cache API namespace of its
  * own, all made anew by `resetState()`, as on a fresh deployment.
  */
-type TestWorld = { sandbox: Sandbox; isolate: IsolateState; edgeNamespace: string }
+type TestWorld = { sandbox: Sandbox; isolate: IsolateState; edgeNamespace: string; workers: Map<typeof fetch | undefined, ReturnType<typeof createDevWorker>> }
 let world: TestWorld = newWorld()
 
 function newWorld(): TestWorld {
-  return { sandbox: new Sandbox(SANDBOXES), isolate: new IsolateState(), edgeNamespace: `test-${crypto.randomUUID()}` }
+  return { sandbox: new Sandbox(SANDBOXES), isolate: new IsolateState(), edgeNamespace: `test-${crypto.randomUUID()}`, workers: new Map() }
 }
 
 /** This test's sandbox: its fake providers' state and call counters. */
@@ -48,7 +48,13 @@ export function worldWorker(options: Partial<AppOptions> = {}) {
 
 /** Runs one request through a development Worker of this test's world, waiting for its background work. */
 export async function run(request: Request, options: { env?: Partial<Env>; fetch?: typeof fetch } = {}): Promise<Response> {
-  const { handler } = worldWorker(options.fetch ? { fetch: options.fetch } : {})
+  // One Worker per world and outbound fetch: building the app per request would cost more than the request.
+  let worker = world.workers.get(options.fetch)
+  if (!worker) {
+    worker = worldWorker(options.fetch ? { fetch: options.fetch } : {})
+    world.workers.set(options.fetch, worker)
+  }
+  const { handler } = worker
   const ctx = createExecutionContext()
   const response = await handler.fetch(request, options.env ? ({ ...env, ...options.env } as Env) : env, ctx)
   // Background work (cache writes, refreshes, the log flush) finishes before the caller looks, so tests are deterministic.
@@ -104,11 +110,13 @@ export async function expectProblem(response: Response, status: number, code: st
 /** Plays a new isolate: fresh key, token and memory-tier state, no in-flight refreshes (KV and the Cache API stay). */
 export function freshIsolate(): void {
   world.isolate = new IsolateState()
+  world.workers.clear()
 }
 
 /** Makes every Cache API entry written so far unreachable (the Cache API cannot be listed). */
 export function forgetEdgeEntries(): void {
   world.edgeNamespace = `test-${crypto.randomUUID()}`
+  world.workers.clear()
 }
 
 /** A new world for the next test: empty KV (but the published spec), Cache API, sandbox and isolate. */
