@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { chromium } from 'playwright-core'
 
 const DEADLINE_MS = 85_000
-const STARTUP_MS = 45_000
+const STARTUP_MS = 120_000 // a cold wrangler dev on a busy 2-core machine can take most of a minute
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const DEV_KEY = 'ae_dev_sandbox_key' // scripts/dev.mjs
 const CHROMIUM_ARGS = [
