@@ -4,7 +4,7 @@ import type { AppEnv } from './http/app-env'
 import { digestKey, type KeyRecord } from './http/auth'
 import { PROVIDERS } from './providers'
 import { SANDBOXES } from './providers/sandboxes'
-import { Sandbox } from './sandbox/sandbox'
+import { SANDBOX_PREFIX, Sandbox } from './sandbox/sandbox'
 import { createWorker } from './worker'
 
 /**
@@ -39,6 +39,8 @@ export function createDevWorker(sandbox: Sandbox, options: Partial<AppOptions> =
     resolveKey: devKeyResolver(),
     extraSecrets: ['DEV_GATEWAY_KEY'],
     sandbox: true,
+    // The sandbox's media lives on its own origin (the dev server), outside every provider's media hosts.
+    devRedirects: (url) => url.pathname.startsWith(`${SANDBOX_PREFIX}/media/`),
     ...options,
     fetch: sandbox.fetch(outbound),
   })
