@@ -27,6 +27,7 @@ import {
   freshIsolate,
   ORIGIN,
   resetState,
+  sandboxStats,
   syncRecord,
   UPSTREAM,
 } from './helpers'
@@ -111,6 +112,14 @@ describe('4. sandbox control routes need the development key; the sandbox signs 
     expect((await control(path, body, await createKey({ admin: true, links: true }))).status).toBe(401)
     expect(currentSandbox().state.of(path.includes('frameio') ? 'frameio' : 'gumnut', body.id).version).toBe(1)
     expect([200, 201]).toContain((await control(path, body, DEV_KEY)).status)
+  })
+
+  it('the cron runs on demand only for the development key (POST /__sandbox/_scheduled)', async () => {
+    expect((await control('/__sandbox/_scheduled', {}, null)).status).toBe(401)
+    expect((await control('/__sandbox/_scheduled', {}, await createKey({ admin: true }))).status).toBe(401)
+    expect(sandboxStats.calls('gumnut-events')).toBe(0)
+    expect((await control('/__sandbox/_scheduled', {}, DEV_KEY)).status).toBe(200)
+    expect(sandboxStats.calls('gumnut-events')).toBeGreaterThan(0) // it read the Gumnut feed
   })
 
   it('signs with the sandbox secret, never the configured one: the gateway with a real secret refuses it', async () => {
