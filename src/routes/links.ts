@@ -87,7 +87,8 @@ export function linkRoutes(providers: ProviderRegistry) {
     if (!location) throw new ApiError('media_url_refused', `${adapter.name} gave a media URL this gateway does not redirect to.`)
 
     // The browser may reuse the redirect until the link or the media URL dies; a URL that shows no
-    // expiry lives the provider's assumed lifetime from when the record was fetched.
+    // expiry lives the provider's assumed lifetime from when the record was fetched, less
+    // MEDIA_URL_MIN_VALIDITY_S (the record's own media deadline, as the cache counts it).
     const now = Date.now()
     const mediaUntil = mediaUrlExpiry(location) ?? mediaDeadline(config, adapter.name, [location], outcome.entry.storedAt)
     const until = Math.min(claims.exp * 1000, mediaUntil)
