@@ -59,10 +59,10 @@ console.log(`asset-edge dev on ${origin}\n  ${modes.join('\n  ')}\n  development
 const persistAt = args.indexOf('--persist-to')
 execFileSync(process.execPath, ['scripts/publish-spec.mjs', ...(persistAt >= 0 ? ['--persist-to', args[persistAt + 1]] : [])], { stdio: 'inherit' })
 
-// --test-scheduled serves /__scheduled, so `npm run webhook -- gumnut …` can run the cron at once.
-// The development key is public (it is in the README), and not a declared secret, which is all
+// No --test-scheduled: wrangler's /__scheduled takes no key. `npm run webhook -- gumnut …` runs the
+// cron through POST /__sandbox/_scheduled, which needs the development key. The development key is public (it is in the README), and not a declared secret, which is all
 // wrangler reads from an env file: it goes as a var.
 const devKey = ['--var', `DEV_GATEWAY_KEY:${DEV_GATEWAY_KEY}`]
-const child = spawn('wrangler', ['dev', 'src/dev.ts', '--test-scheduled', '--env-file', envFile, ...devKey, ...args], { stdio: 'inherit' })
+const child = spawn('wrangler', ['dev', 'src/dev.ts', '--env-file', envFile, ...devKey, ...args], { stdio: 'inherit' })
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))

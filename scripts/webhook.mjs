@@ -4,7 +4,7 @@
 //   npm run webhook -- gumnut <asset_updated|asset_deleted|metadata_updated|asset_created> <asset_…>
 // Frame.io: the sandbox changes the asset and signs the webhook; this script delivers it to
 // /webhooks/frameio. Gumnut: the sandbox changes the asset and appends to its events feed; this
-// script then runs the Cron Trigger (/__scheduled) so the gateway reads the feed at once.
+// script then runs the Cron Trigger (POST /__sandbox/_scheduled) so the gateway reads the feed at once.
 // The sandbox's control routes take the development key.
 import { parseArgs } from 'node:util'
 import { CATALOG } from '../src/providers/catalog.ts'
@@ -50,8 +50,7 @@ try {
   } else if (provider === 'gumnut') {
     const event = JSON.parse(await post('/__sandbox/gumnut/_events', JSON.stringify({ event_type: type, id })))
     console.log(`sandbox Gumnut: ${type} for ${id} at cursor ${event.cursor}; running the cron`)
-    const cron = await fetch(new URL('/__scheduled?cron=*+*+*+*+*', base))
-    console.log(`cron: ${cron.status} ${await cron.text()}`)
+    console.log(`cron: ${await post('/__sandbox/_scheduled', '{}')}`)
   } else {
     usage(`${provider} sends no events the sandbox can play; frameio or gumnut`)
   }

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { secureHeaders } from 'hono/secure-headers'
 import { configReader } from './config'
 import { accessLog } from './http/access-log'
 import type { AppEnv, Gateway } from './http/app-env'
@@ -35,6 +36,8 @@ export type AppOptions = {
   extraSecrets?: readonly string[]
   /** The dev entry's sandbox is served. */
   sandbox?: boolean
+  /** Redirect targets allowed beside each provider's media hosts (the dev entry's sandbox media). */
+  devRedirects?: (url: URL) => boolean
 }
 
 /** Builds the gateway: request id, services, routes (each group with its own auth), and one problem+json error path. */
@@ -50,9 +53,13 @@ export function createApp(options: AppOptions) {
     edgeNamespace: options.edgeNamespace ?? 'v1',
     sandbox: options.sandbox ?? false,
     ...(options.resolveKey ? { resolveKey: options.resolveKey } : {}),
+    ...(options.devRedirects ? { devRedirects: options.devRedirects } : {}),
   }
 
   const app = new Hono<AppEnv>()
+  // On every answer, /docs included: nosniff, no framing, no referrer, HSTS, same-origin resources
+  // (a route that is embedded elsewhere, such as /r/, sets its own Cross-Origin-Resource-Policy).
+  app.use(secureHeaders({ xFrameOptions: 'DENY', overwrite: false }))
   app.use(requestId())
   app.use(services(gateway))
   app.use(accessLog())

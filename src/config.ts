@@ -34,7 +34,15 @@ export type Config = {
     edgeMaxS: number
     mediaMinValidityS: number
   }
-  links: { defaultTtlS: number; maxTtlS: number; skewS: number; signingKeyId: string; signingKeys: string }
+  links: {
+    defaultTtlS: number
+    maxTtlS: number
+    skewS: number
+    signingKeyId: string
+    signingKeys: string
+    /** `PUBLIC_ORIGIN`: the origin minted links name (`https://host[:port]`); empty when unset or not an http(s) origin. */
+    publicOrigin: string
+  }
   log: { batchLines: number; flushMs: number }
   purge: { zoneId: string; apiToken: string }
   provider(name: string): ProviderSettings
@@ -54,6 +62,16 @@ export function wholeNumber(vars: Vars, name: string, fallback: number, min = 0)
 function text(vars: Vars, name: string): string {
   const raw = vars[name]
   return typeof raw === 'string' ? raw : ''
+}
+
+/** The origin of an http(s) URL, or empty. */
+function origin(raw: string): string {
+  try {
+    const url = new URL(raw.trim())
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : ''
+  } catch {
+    return ''
+  }
 }
 
 function hostList(raw: string): string[] {
@@ -101,6 +119,7 @@ function readConfig(vars: Vars, providers: readonly ProviderDefaults[]): Config 
       skewS: wholeNumber(vars, 'LINK_CLOCK_SKEW_S', 30),
       signingKeyId: text(vars, 'LINK_SIGNING_KEY_ID'),
       signingKeys: text(vars, 'LINK_SIGNING_KEYS'),
+      publicOrigin: origin(text(vars, 'PUBLIC_ORIGIN')),
     },
     log: { batchLines: wholeNumber(vars, 'LOG_BATCH_LINES', 50, 1), flushMs: wholeNumber(vars, 'LOG_FLUSH_MS', 1000) },
     purge: { zoneId: text(vars, 'CF_ZONE_ID'), apiToken: text(vars, 'CF_API_TOKEN') },

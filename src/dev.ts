@@ -1,10 +1,12 @@
 import { Hono } from 'hono'
 import type { AppOptions } from './app'
+import { runCron } from './freshness/cron'
 import type { AppEnv } from './http/app-env'
 import { digestKey, type KeyRecord } from './http/auth'
+import { lookupDeps } from './http/services'
 import { PROVIDERS } from './providers'
 import { SANDBOXES } from './providers/sandboxes'
-import { Sandbox } from './sandbox/sandbox'
+import { SANDBOX_PREFIX, Sandbox } from './sandbox/sandbox'
 import { createWorker } from './worker'
 
 /**
@@ -30,15 +32,34 @@ export function devKeyResolver(): (env: Env, digest: string) => Promise<KeyRecor
   }
 }
 
+/**
+ * The dev entry's routes before the gateway's: the sandbox, and `POST /__sandbox/_scheduled`, which
+ * runs the Cron Trigger at once for the development key (in place of wrangler's unauthenticated
+ * `--test-scheduled` route, which `npm run dev` does not serve).
+ */
+function devRoutes(sandbox: Sandbox): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>().route('/', sandbox.app as unknown as Hono<AppEnv>)
+  routes.post(`${SANDBOX_PREFIX}/_scheduled`, async (c) => {
+    const key: unknown = Reflect.get(c.env, 'DEV_GATEWAY_KEY')
+    const presented = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1]
+    if (typeof key !== 'string' || key === '' || presented !== key) return c.json({ error: 'sandbox control routes need the development key' }, 401)
+    await runCron(lookupDeps(c.var.services.gateway, c.env, (p) => c.executionCtx.waitUntil(p)))
+    return c.json({ ran: 'cron' })
+  })
+  return routes
+}
+
 /** A development gateway over `sandbox` (tests make one per test). */
 export function createDevWorker(sandbox: Sandbox, options: Partial<AppOptions> = {}) {
   const outbound = options.fetch ?? ((input, init) => fetch(input, init))
   return createWorker({
     providers: PROVIDERS,
-    before: new Hono<AppEnv>().route('/', sandbox.app as unknown as Hono<AppEnv>),
+    before: devRoutes(sandbox),
     resolveKey: devKeyResolver(),
     extraSecrets: ['DEV_GATEWAY_KEY'],
     sandbox: true,
+    // The sandbox's media lives on its own origin (the dev server), outside every provider's media hosts.
+    devRedirects: (url) => url.pathname.startsWith(`${SANDBOX_PREFIX}/media/`),
     ...options,
     fetch: sandbox.fetch(outbound),
   })

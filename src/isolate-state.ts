@@ -6,7 +6,7 @@ import { LogBuffer } from './http/log-sink'
 import type { Pacer } from './upstream/pacer'
 
 /** A gateway key as this isolate last verified it (or refused it), until `until`. */
-export type VerifiedKey = { record: KeyRecord | null; until: number }
+export type VerifiedKey = { record: KeyRecord | null; digest: string; until: number }
 
 /**
  * Everything that outlives one request in an isolate, in one object made where the isolate starts
@@ -18,6 +18,11 @@ export class IsolateState {
   readonly coalescer = new Coalescer()
   /** Verified gateway keys by the key as presented (a repeat skips hashing and KV alike). */
   readonly keys = new LRUCache<string, VerifiedKey>({ max: 10_000 })
+  /**
+   * Gateway keys by digest, as links name their minting key (`/r/`): apart from `keys`, so a
+   * digest presented as a key never finds a record here.
+   */
+  readonly keysByDigest = new LRUCache<string, VerifiedKey>({ max: 10_000 })
   /** Per-provider call pacers, by `provider/rps`. */
   readonly pacers = new Map<string, Pacer>()
   /** Webhook deliveries seen, by replay key, until when. */

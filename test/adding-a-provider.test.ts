@@ -17,7 +17,7 @@ beforeEach(resetState)
  * served by every generic part of the gateway (mirror route, cache tiers, links, purge, scopes,
  * config defaults, redaction) with no change anywhere else.
  */
-const ACME_ENV = { ...env, ACME_TOKEN: 'acme-secret-token-0123' } as Env
+const ACME_ENV = { ...env, ACME_TOKEN: 'acme-secret-token-0123', PUBLIC_ORIGIN: ORIGIN } as Env
 
 function gatewayWithAcme() {
   const upstream = acmeUpstream()

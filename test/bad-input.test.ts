@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { digestKey } from '../src/http/auth'
 import { encodeBase64url } from '../src/links/base64url'
 import { type KeyRing, parseKeyRing } from '../src/links/key-ring'
 import { signLinkToken } from '../src/links/link-token'
@@ -38,6 +39,7 @@ const outbound: string[] = []
 let sent = 0
 let ring: KeyRing
 let genuine: string // a valid link token, the seed of the tampered ones
+let devDigest: string // the development key's digest: the minting key of every link here
 
 type Init = RequestInit & { key?: string | null }
 
@@ -266,12 +268,12 @@ const b64 = (minLength: number, maxLength: number) => fc.string({ unit: fc.const
 type TokenCase = { raw?: string; cut?: number; at?: number; ch?: string; kid?: string }
 const tokenCase: fc.Arbitrary<TokenCase> = fc.oneof(
   fc.array(b64(0, 80), { minLength: 1, maxLength: 6 }).map((xs) => ({ raw: xs.join('.') })),
-  fc.tuple(fc.constantFrom('v0', 'v2', 'V1', 'v1 ', '', 'v10', 'v1\u0000'), b64(1, 80), b64(43, 43)).map(([v, p, s]) => ({ raw: `${v}.k2.${p}.${s}` })),
+  fc.tuple(fc.constantFrom('v0', 'v1', 'V2', 'v2 ', '', 'v20', 'v2\u0000'), b64(1, 80), b64(43, 43)).map(([v, p, s]) => ({ raw: `${v}.k2.${p}.${s}` })),
   fc
     .tuple(fc.oneof(fc.constantFrom('k3', 'K2', 'k2 ', '', 'k'.repeat(33), 'k/2'), b64(1, 40)), b64(1, 80), b64(40, 46))
-    .map(([k, p, s]) => ({ raw: `v1.${k}.${p}.${s}` })),
+    .map(([k, p, s]) => ({ raw: `v2.${k}.${p}.${s}` })),
   text(200).map((raw) => ({ raw })),
-  long(1025, 5000, 'A').map((pad) => ({ raw: `v1.k2.${pad}.${'A'.repeat(43)}` })),
+  long(1025, 5000, 'A').map((pad) => ({ raw: `v2.k2.${pad}.${'A'.repeat(43)}` })),
   fc.nat().map((cut) => ({ cut })),
   fc.tuple(fc.nat(), fc.constantFrom(...B64, '.', '=', '+', '/')).map(([at, ch]) => ({ at, ch })),
   fc.constantFrom('k1', 'k3').map((kid) => ({ kid })),
@@ -289,7 +291,7 @@ const badClaims = fc.oneof(
     .oneof(
       fc.jsonValue().map((v) => JSON.stringify(v)),
       text(80),
-      fc.constant(JSON.stringify(['sync', IDS.sync, {}, 'original', 4e9], null, 1)),
+      fc.constant(JSON.stringify(['sync', IDS.sync, {}, 'original', 4e9, 'ab'.repeat(32)], null, 1)),
     )
     .map((payload) => ({ payload })),
   fc.tuple(foreignProvider, fc.constant(IDS.sync), fc.constant({}), fc.constant('original'), fc.constant(3600)).map((claims: Claims) => ({ claims })),
@@ -316,7 +318,7 @@ const badClaims = fc.oneof(
     .map((claims: Claims) => ({ claims })),
 )
 async function signRaw(payload: string): Promise<string> {
-  const signed = `v1.k2.${encodeBase64url(new TextEncoder().encode(payload))}`
+  const signed = `v2.k2.${encodeBase64url(new TextEncoder().encode(payload))}`
   return `${signed}.${encodeBase64url(new Uint8Array(await crypto.subtle.sign('HMAC', ring.current, new TextEncoder().encode(signed))))}`
 }
 
@@ -457,7 +459,9 @@ const realRoute = (path: string) => {
 describe('malformed requests, generated (issue 6 item 3)', () => {
   beforeAll(async () => {
     ring = await parseKeyRing(env.LINK_SIGNING_KEYS, 'k2')
-    genuine = await signLinkToken({ provider: 'sync', ids: IDS.sync, query: {}, variant: 'original', exp: nowS() + 3600 }, 'k2', ring.current)
+    devDigest = await digestKey(DEV_KEY)
+    const claims = { provider: 'sync', ids: IDS.sync, query: {}, variant: 'original', exp: nowS() + 3600, keyDigest: devDigest }
+    genuine = await signLinkToken(claims, 'k2', ring.current)
     expect((await call(`/r/${genuine}`, { key: null, redirect: 'manual' })).status).toBe(302) // the seed really is valid
     // Anything reaching the real network (not the in-process sandbox) is recorded and fails the request's check.
     vi.spyOn(globalThis, 'fetch').mockImplementation(
@@ -494,7 +498,8 @@ describe('malformed requests, generated (issue 6 item 3)', () => {
     await expectRefused(`/r/${enc(t)}`, { method: m, key: null }, [400, 401, 403, 404, 410])
   })
   property('GET /r/{token}: genuinely signed tokens with malformed, withdrawn or expired claims', badClaims, 80, async (c) => {
-    const payload = 'payload' in c ? c.payload : JSON.stringify([c.claims[0], sortKeys(c.claims[1]), sortKeys(c.claims[2]), c.claims[3], nowS() + c.claims[4]])
+    const payload =
+      'payload' in c ? c.payload : JSON.stringify([c.claims[0], sortKeys(c.claims[1]), sortKeys(c.claims[2]), c.claims[3], nowS() + c.claims[4], devDigest])
     await expectRefused(`/r/${enc(await signRaw(payload))}`, { key: null }, [400, 410]) // never 403: the signature is good
   })
   property('POST /links: malformed, mistyped and oversized bodies', fc.tuple(linkBody, fc.boolean()), 150, async ([body, json]) => {

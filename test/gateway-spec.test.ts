@@ -156,7 +156,7 @@ describe('the gateway behaves as openapi/asset-edge.yaml says', () => {
     expect((await client.GET('/gumnut/api/assets/{asset_id}', { params: { path: asset } })).response.status).toBe(200)
     const { data, response } = await client.POST('/purge', { body: { provider: 'gumnut', assets: [asset] } })
     expect(response.status).toBe(200)
-    expect(data).toMatchObject({ provider: 'gumnut', assets: 1, keys_removed: [`gumnut/${GUMNUT_SAMPLE.image}`], edge_everywhere: 'not_configured' })
+    expect(data).toMatchObject({ provider: 'gumnut', assets: 1, keys_removed: 1, edge_everywhere: 'not_configured' })
     await expectConforms('/purge', response, data, 'post')
 
     const notAdmin = await createKey({ providers: ['*'], links: true, admin: false })
@@ -228,7 +228,7 @@ describe('the gateway behaves as openapi/asset-edge.yaml says', () => {
     expect(check('/sync/v2/assets/{id}', 404, { detail: 'not found' })).toBe(false)
     const checkPost = (path: string, status: number, body: unknown) =>
       new Validator({ ...(spec as object), $ref: schemaPointer(path, status, 'post').pointer } as never, '2020-12', false).validate(body).valid
-    expect(checkPost('/purge', 200, { provider: 'gumnut', assets: 1, keys_removed: [], edge_everywhere: 'maybe' })).toBe(false)
+    expect(checkPost('/purge', 200, { provider: 'gumnut', assets: 1, keys_removed: 0, edge_everywhere: 'maybe' })).toBe(false)
     expect(checkPost('/webhooks/frameio', 202, { received: true, type: 'asset.updated', effect: 'explode' })).toBe(false)
   })
 

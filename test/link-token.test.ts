@@ -13,8 +13,18 @@ const SECRET_A = btoa('a'.repeat(32))
 const SECRET_B = btoa('b'.repeat(32))
 const KEYS = JSON.stringify({ old: SECRET_A, new: SECRET_B })
 
-const CLAIMS: LinkClaims = { provider: 'sync', ids: { id: '22222222-2222-4222-8222-222222222222' }, query: {}, variant: 'original', exp: 1_800_000_000 }
-const AT = (seconds: number) => ({ nowMs: seconds * 1000, skewS: 30 })
+const DIGEST = 'ab'.repeat(32)
+const CLAIMS: LinkClaims = {
+  provider: 'sync',
+  ids: { id: '22222222-2222-4222-8222-222222222222' },
+  query: {},
+  variant: 'original',
+  exp: 1_800_000_000,
+  keyDigest: DIGEST,
+}
+const AT = (seconds: number) => ({ nowMs: seconds * 1000, skewS: 30, maxTtlS: 3600 })
+/** A moment while CLAIMS is valid. */
+const NEAR = AT(CLAIMS.exp - 60)
 
 async function rejection(promise: Promise<unknown>): Promise<ApiError> {
   const err = await promise.then(
@@ -34,6 +44,7 @@ describe('link tokens', () => {
       query: { z: '1', a: '2' },
       variant: 'thumbnail',
       exp: 1_800_000_000,
+      keyDigest: DIGEST,
     }
     const token = await signLinkToken(claims, 'new', ring.current)
     const reordered = await signLinkToken({ ...claims, ids: { ad_account_id: 'a', asset_id: 'b' }, query: { a: '2', z: '1' } }, 'new', ring.current)
@@ -47,18 +58,18 @@ describe('link tokens', () => {
     await expect(verifyLinkToken(token, ring, AT(CLAIMS.exp + 29))).resolves.toEqual(CLAIMS)
     const gone = await rejection(verifyLinkToken(token, ring, AT(CLAIMS.exp + 30)))
     expect([gone.status, gone.code]).toEqual([410, 'link_expired'])
-    await expect(verifyLinkToken(token, ring, { nowMs: (CLAIMS.exp - 1) * 1000, skewS: 0 })).resolves.toEqual(CLAIMS)
-    expect((await rejection(verifyLinkToken(token, ring, { nowMs: CLAIMS.exp * 1000, skewS: 0 }))).status).toBe(410)
+    await expect(verifyLinkToken(token, ring, { nowMs: (CLAIMS.exp - 1) * 1000, skewS: 0, maxTtlS: 3600 })).resolves.toEqual(CLAIMS)
+    expect((await rejection(verifyLinkToken(token, ring, { nowMs: CLAIMS.exp * 1000, skewS: 0, maxTtlS: 3600 }))).status).toBe(410)
   })
 
   it('verify under any listed key and refuse a key that left the ring', async () => {
     const before = await parseKeyRing(KEYS, 'old')
     const token = await signLinkToken(CLAIMS, 'old', before.current)
     const rotated = await parseKeyRing(KEYS, 'new')
-    await expect(verifyLinkToken(token, rotated, AT(0))).resolves.toEqual(CLAIMS)
+    await expect(verifyLinkToken(token, rotated, NEAR)).resolves.toEqual(CLAIMS)
     const retired = await parseKeyRing(JSON.stringify({ new: SECRET_B }), 'new')
-    const err = await rejection(verifyLinkToken(token, retired, AT(0)))
-    expect([err.status, err.code]).toEqual([403, 'unknown_link_key'])
+    const err = await rejection(verifyLinkToken(token, retired, NEAR))
+    expect([err.status, err.code]).toEqual([403, 'invalid_link_signature'])
   })
 
   it('never verify after any change (property)', async () => {
@@ -70,7 +81,7 @@ describe('link tokens', () => {
         fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
         async (at, ch) => {
           fc.pre(token[at] !== ch)
-          const err = await rejection(verifyLinkToken(token.slice(0, at) + ch + token.slice(at + 1), ring, AT(0)))
+          const err = await rejection(verifyLinkToken(token.slice(0, at) + ch + token.slice(at + 1), ring, NEAR))
           expect([400, 403]).toContain(err.status)
         },
       ),
@@ -183,10 +194,12 @@ describe('link settings', () => {
     })
   })
 
-  it('read each provider allow-list by name', () => {
+  it("read each provider allow-list by name, defaulting to the provider's media hosts", () => {
     const env = { LINK_ALLOWED_HOSTS_FRAMEIO: ' Assets.Frame.io , *.cloudfront.net,', LINK_ALLOWED_HOSTS_SYNC: '' } as unknown as Env
     expect(allowedHosts(env, 'frameio')).toEqual(['assets.frame.io', '*.cloudfront.net'])
-    expect(allowedHosts(env, 'sync')).toEqual([])
-    expect(allowedHosts(env, 'gumnut')).toEqual([])
+    for (const adapter of PROVIDERS.list) expect(adapter.defaults.mediaHosts?.length, adapter.name).toBeGreaterThan(0)
+    expect(allowedHosts(env, 'sync')).toEqual(PROVIDERS.get('sync')?.defaults.mediaHosts)
+    expect(allowedHosts(env, 'gumnut')).toEqual(['assets.gumnut.ai'])
+    expect(allowedHosts(env, 'spotify')).toContain('storage.googleapis.com')
   })
 })

@@ -4,7 +4,7 @@ import { createRedactor } from '../src/http/redact'
 import { PROVIDERS } from '../src/providers'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
-import { callApp, resetState } from './helpers'
+import { call, callApp, resetState } from './helpers'
 import { captured, findLeaks } from './setup/leak-scan'
 
 beforeEach(resetState)
@@ -87,12 +87,49 @@ describe('redaction', () => {
   })
 })
 
+describe('redaction: encoded, any case, anywhere (issue 15 finding 10)', () => {
+  const redactor = createRedactor(PROVIDERS, ['DEV_GATEWAY_KEY'])
+  const token = 'v2.k2.WyJzeW5jIix7ImlkIjoiMiJ9XQ.Ob1Cd6nFqGT9k93LAw6ZKRNaKdEwg8a5AzYKc_I0sAY'
+
+  it('percent-encoded gateway keys in paths', () => {
+    for (const path of ['/ae%5F0123456789abcdef', '/ae%5f0123456789abcdef/x', '/ae%255F0123456789abcdef', '/sync/v2/assets/%61e_0123456789abcdef']) {
+      expect(redactor.url(path), path).not.toMatch(/0123456789abcdef/)
+    }
+  })
+
+  it('tokens under /R/ or encoded, and a token anywhere in a line', () => {
+    expect(redactor.url(`/R/${token}`)).toBe('/r/[redacted]')
+    expect(redactor.url('/R/not-even-a-token')).toBe('/r/[redacted]')
+    expect(redactor.url(`/x?next=${encodeURIComponent(`/r/${token}`)}`)).not.toContain('Ob1Cd6nF')
+    expect(redactor.url(`/x/${token.replaceAll('.', '%2E')}`)).not.toContain('Ob1Cd6nF')
+    const line = redactor.text(`followed ${token} from a page, then "${token}"`, env)
+    expect(line).toBe('followed [redacted] from a page, then "[redacted]"')
+  })
+
+  it('never decodes what could break a JSON log line', () => {
+    expect(redactor.url('/a%22b%0A%5Cc')).toBe('/a%22b%0A%5Cc')
+    expect(redactor.text('{"path":"/a%2522"}', env)).toBe('{"path":"/a%22"}')
+  })
+
+  it('in the access log', async () => {
+    const before = captured.logs.length
+    await callApp('/ae%5F0123456789abcdef', { key: 'unused' })
+    await call(`/R/${token}`, { key: null })
+    const lines = captured.logs.slice(before).join('\n')
+    expect(lines).not.toContain('0123456789abcdef')
+    expect(lines).not.toContain('Ob1Cd6nF')
+  })
+})
+
 describe('the leak scan that runs after every test file', () => {
   it('catches secrets, keys, link tokens and signatures', () => {
     expect(findLeaks([`x ${env.SPOTIFY_REFRESH_TOKEN}`], [])).toHaveLength(1)
     expect(findLeaks(['auth: Bearer abcdef'], [])).toHaveLength(1)
     expect(findLeaks(['key ae_abcdefghijklmnop'], [])).toHaveLength(1)
     expect(findLeaks(['GET /r/v1.k2.eyJhIjoxfQ.sig'], [])).toHaveLength(1)
+    expect(findLeaks(['GET /R/v2.k2.eyJhIjoxfQ.sig'], [])).toHaveLength(1)
+    expect(findLeaks(['path /ae%5Fabcdefghijklmnop'], [])).toHaveLength(1)
+    expect(findLeaks(['seen v2.k2.WyJzeW5jIix7ImlkIjoiMiJ9XQ.Ob1Cd6nFqGT9k93LAw6ZKRNaKdEwg8a5AzYKc_I0sAY'], [])).toHaveLength(1)
     expect(findLeaks(['https://m.test/a?X-Amz-Signature=abc'], [])).toHaveLength(1)
     expect(findLeaks([], [`{"error":"${env.FRAMEIO_WEBHOOK_SECRET}"}`])).toHaveLength(1)
     expect(findLeaks(['GET /r/[redacted] X-Amz-Signature=[redacted]'], ['{"ok":true}'])).toEqual([])

@@ -143,8 +143,8 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The signed token of a link minted by `POST /links`: `v1.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
-                 * @example v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk
+                 * @description The signed token of a link minted by `POST /links`: `v2.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
+                 * @example v2.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMCwiMTM2Yjg3MDgwMjU0NTZiOWUxMWY0YTA1ZWNjYWNjYTM1ZjBjOWIzYWFmYWE5YTc1OGU3YWM2NGM0ZDc1YWYyMiJd.Ob1Cd6nFqGT9k93LAw6ZKRNaKdEwg8a5AzYKc_I0sAY
                  */
                 token: components["parameters"]["LinkToken"];
             };
@@ -187,7 +187,7 @@ export interface paths {
          * Purge cached assets
          * @description Removes every cached variant of the named assets of one provider (every `include` set and
          *     query flag) from this isolate's memory, this data centre's Cache API and KV, so the next
-         *     lookup asks the provider. Needs a key with the `admin` capability.
+         *     lookup asks the provider. Needs a key with the `admin` capability and the provider's scope.
          *
          *     Each asset is named by its lookup route's path ids, under the names of that route's path
          *     parameters (for example `{ "asset_id": "…" }` for Gumnut and Frame.io,
@@ -340,10 +340,10 @@ export interface components {
          *       `unknown_field`, `malformed_link_token`, `webhook_malformed`;
          *     * 401 — `missing_api_key`, `invalid_api_key`, `webhook_unsigned`, `webhook_bad_timestamp`,
          *       `webhook_bad_signature`, `webhook_stale`, `webhook_replayed`;
-         *     * 403 — `forbidden_scope`, `invalid_link_signature`, `unknown_link_key`;
+         *     * 403 — `forbidden_scope`, `invalid_link_signature`;
          *     * 404 — `asset_not_found`, `asset_not_ready`, `variant_not_available`, `not_found` (no
          *       such route);
-         *     * 410 — `link_expired`;
+         *     * 410 — `link_expired`, `link_revoked`;
          *     * 413 — `body_too_large`, `webhook_too_large`;
          *     * 422 — `invalid_include`, `unknown_provider`, `unknown_variant`, `invalid_ttl`;
          *     * 429 — `upstream_rate_limited`;
@@ -494,8 +494,8 @@ export interface components {
             provider: components["schemas"]["ProviderName"];
             /** @description How many assets were purged. */
             assets: number;
-            /** @description The cache keys removed from this isolate's memory, this data centre's Cache API and KV (`<provider>/<ids>`, plus `?<query>` for each cached variant). */
-            keys_removed: string[];
+            /** @description How many cache keys were dropped from this isolate's memory, this data centre's Cache API and KV: each asset's own key, plus each query variant found cached. A count, not the keys: which variants other callers looked up is not disclosed. */
+            keys_removed: number;
             /**
              * @description The purge by cache tag in every data centre: `purged`; `not_configured` when `CF_ZONE_ID` or `CF_API_TOKEN` is not set (only this data centre was purged); `failed` when Cloudflare's purge API refused or could not be reached (other data centres keep their copies until they expire).
              * @enum {string}
@@ -1529,7 +1529,7 @@ export interface components {
             };
             content?: never;
         };
-        /** @description The link has expired (`link_expired`); mint a new one. */
+        /** @description The link has expired (`link_expired`), or the gateway key that minted it was revoked or lost the `links` capability or the provider's scope (`link_revoked`); mint a new one. */
         Gone: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1613,7 +1613,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The gateway key lacks the provider's scope or the `links` or `admin` capability (`forbidden_scope`); or, for `/r/{token}`, the link's signature is not valid (`invalid_link_signature`) or it was signed with a key the gateway no longer lists (`unknown_link_key`). */
+        /** @description The gateway key lacks the provider's scope or the `links` or `admin` capability (`forbidden_scope`); or, for `/r/{token}`, the link was not signed by this gateway as it stands (`invalid_link_signature`: altered, signed with a key the gateway no longer lists, or carrying an expiry no link is minted with; one code, so an outsider learns nothing from it). */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1888,8 +1888,8 @@ export interface components {
          */
         RequestId: string;
         /**
-         * @description The signed token of a link minted by `POST /links`: `v1.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
-         * @example v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk
+         * @description The signed token of a link minted by `POST /links`: `v2.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
+         * @example v2.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMCwiMTM2Yjg3MDgwMjU0NTZiOWUxMWY0YTA1ZWNjYWNjYTM1ZjBjOWIzYWFmYWE5YTc1OGU3YWM2NGM0ZDc1YWYyMiJd.Ob1Cd6nFqGT9k93LAw6ZKRNaKdEwg8a5AzYKc_I0sAY
          */
         LinkToken: string;
     };
@@ -2391,7 +2391,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "url": "https://asset-edge.example.com/r/v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk",
+                     *       "url": "https://asset-edge.example.com/r/v2.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMCwiMTM2Yjg3MDgwMjU0NTZiOWUxMWY0YTA1ZWNjYWNjYTM1ZjBjOWIzYWFmYWE5YTc1OGU3YWM2NGM0ZDc1YWYyMiJd.Ob1Cd6nFqGT9k93LAw6ZKRNaKdEwg8a5AzYKc_I0sAY",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
                      *       "variant": "thumbnail"
                      *     }
@@ -2414,8 +2414,8 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The signed token of a link minted by `POST /links`: `v1.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
-                 * @example v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk
+                 * @description The signed token of a link minted by `POST /links`: `v2.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
+                 * @example v2.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMCwiMTM2Yjg3MDgwMjU0NTZiOWUxMWY0YTA1ZWNjYWNjYTM1ZjBjOWIzYWFmYWE5YTc1OGU3YWM2NGM0ZDc1YWYyMiJd.Ob1Cd6nFqGT9k93LAw6ZKRNaKdEwg8a5AzYKc_I0sAY
                  */
                 token: components["parameters"]["LinkToken"];
             };
@@ -2441,8 +2441,8 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The signed token of a link minted by `POST /links`: `v1.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
-                 * @example v1.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMF0.x0b5fZ4bU0v9G3Qm7c1T8wWJmYyN2Qd3VwqB8c0R9Zk
+                 * @description The signed token of a link minted by `POST /links`: `v2.<key id>.<base64url claims>.<base64url HMAC-SHA256>`. Opaque to clients.
+                 * @example v2.k1.WyJndW1udXQiLHsiYXNzZXRfaWQiOiJhc3NldF9zYW5kYm94X2ltYWdlIn0se30sInRodW1ibmFpbCIsMTc2NzIyNTYwMCwiMTM2Yjg3MDgwMjU0NTZiOWUxMWY0YTA1ZWNjYWNjYTM1ZjBjOWIzYWFmYWE5YTc1OGU3YWM2NGM0ZDc1YWYyMiJd.Ob1Cd6nFqGT9k93LAw6ZKRNaKdEwg8a5AzYKc_I0sAY
                  */
                 token: components["parameters"]["LinkToken"];
             };
@@ -2475,7 +2475,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The assets are purged; `keys_removed` lists the cache keys dropped here. */
+            /** @description The assets are purged; `keys_removed` counts the cache keys dropped here. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2486,10 +2486,7 @@ export interface operations {
                      * @example {
                      *       "provider": "gumnut",
                      *       "assets": 1,
-                     *       "keys_removed": [
-                     *         "gumnut/asset_sandbox_image",
-                     *         "gumnut/asset_sandbox_image?include=faces"
-                     *       ],
+                     *       "keys_removed": 2,
                      *       "edge_everywhere": "not_configured"
                      *     }
                      */

@@ -22,6 +22,8 @@ export type Gateway = {
   resolveKey?: (env: Env, digest: string) => Promise<KeyRecord | undefined>
   /** The dev entry's fake providers are served (and their http:// media may be redirected to). */
   sandbox: boolean
+  /** Redirect targets allowed beside each provider's media hosts (the dev entry's sandbox media). */
+  devRedirects?: (url: URL) => boolean
 }
 
 /** Per-request services, built once from `c.env` by the services middleware. */
@@ -30,5 +32,5 @@ export type Services = { gateway: Gateway; config: Config; lookup: LookupDeps }
 /** The Hono environment every route of the gateway shares. */
 export type AppEnv = {
   Bindings: Env
-  Variables: { requestId: string; log: LogFacts; services: Services; key: KeyRecord }
+  Variables: { requestId: string; log: LogFacts; services: Services; key: KeyRecord; keyDigest: string }
 }

@@ -24,27 +24,45 @@ function presentedKey(req: Request): string | undefined {
   return bearer ?? (req.headers.get('x-api-key')?.trim() || undefined)
 }
 
-/**
- * The record of a presented key: from this isolate's key cache (by the key as presented, so a
- * repeat request skips hashing and KV alike; the bound and `KEY_CACHE_TTL_S` limit how long),
- * else by its digest from the gateway's own resolver or KV.
- */
-async function verifyKey({ gateway, config }: Services, env: Env, key: string): Promise<KeyRecord | null> {
-  if (key.length > MAX_KEY_CHARS) return null
-  const cache = gateway.isolate.keys
-  const hit = cache.get(key)
-  if (hit && hit.until > Date.now()) return hit.record
-  const digest = await digestKey(key)
-  let record: KeyRecord | null = (await gateway.resolveKey?.(env, digest)) ?? null
-  if (!record) {
-    try {
-      record = await env.ASSET_KV.get<KeyRecord>(KEY_PREFIX + digest, 'json')
-    } catch {
-      // KV unavailable: refuse rather than guess, and don't remember the refusal.
-      throw new ApiError('key_store_unavailable', 'Gateway keys cannot be verified right now.', { headers: { 'retry-after': '1' } })
-    }
+/** The record stored for a key digest: the gateway's own resolver first, then KV (a 503 when KV fails). */
+async function recordOf({ gateway }: Services, env: Env, digest: string): Promise<KeyRecord | null> {
+  const resolved = await gateway.resolveKey?.(env, digest)
+  if (resolved) return resolved
+  try {
+    return await env.ASSET_KV.get<KeyRecord>(KEY_PREFIX + digest, 'json')
+  } catch {
+    // KV unavailable: refuse rather than guess, and don't remember the refusal.
+    throw new ApiError('key_store_unavailable', 'Gateway keys cannot be verified right now.', { headers: { 'retry-after': '1' } })
   }
-  cache.set(key, { record, until: Date.now() + config.keyCacheTtlS * 1000 })
+}
+
+/**
+ * The record of a presented key and its digest: from this isolate's key cache (by the key as
+ * presented, so a repeat request skips hashing and KV alike; the bound and `KEY_CACHE_TTL_S` limit
+ * how long), else by its digest from the gateway's own resolver or KV.
+ */
+async function verifyKey(services: Services, env: Env, key: string): Promise<{ record: KeyRecord | null; digest: string }> {
+  if (key.length > MAX_KEY_CHARS) return { record: null, digest: '' }
+  const cache = services.gateway.isolate.keys
+  const hit = cache.get(key)
+  if (hit && hit.until > Date.now()) return hit
+  const digest = await digestKey(key)
+  const record = await recordOf(services, env, digest)
+  cache.set(key, { record, digest, until: Date.now() + services.config.keyCacheTtlS * 1000 })
+  return { record, digest }
+}
+
+/**
+ * The record of the key stored under `digest`, or null once it is revoked: what `/r/` checks a
+ * link's minting key with. Cached per isolate for `KEY_CACHE_TTL_S`, like presented keys, so a
+ * revoked key's links stop within that bound.
+ */
+export async function keyByDigest(services: Services, env: Env, digest: string): Promise<KeyRecord | null> {
+  const cache = services.gateway.isolate.keysByDigest
+  const hit = cache.get(digest)
+  if (hit && hit.until > Date.now()) return hit.record
+  const record = await recordOf(services, env, digest)
+  cache.set(digest, { record, digest, until: Date.now() + services.config.keyCacheTtlS * 1000 })
   return record
 }
 
@@ -57,11 +75,12 @@ export const gatewayAuth = () =>
         headers: { 'www-authenticate': CHALLENGE },
       })
     }
-    const record = await verifyKey(c.var.services, c.env, key)
+    const { record, digest } = await verifyKey(c.var.services, c.env, key)
     if (!record) {
       throw new ApiError('invalid_api_key', 'The gateway key is not valid.', { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } })
     }
     c.set('key', record)
+    c.set('keyDigest', digest)
     await next()
   })
 

@@ -18,6 +18,36 @@ const SECRET_PARAMS = [
 const GATEWAY_SECRETS = ['CF_API_TOKEN', 'LINK_SIGNING_KEYS']
 export const REDACTED = '[redacted]'
 
+/** A gateway key (`ae_…`), also right after an escape such as `%2F` (no word boundary: over-redacting is harmless). */
+const GATEWAY_KEY = /ae_[A-Za-z0-9_-]{8,}/g
+/** A link token (`v2.<kid>.<payload>.<signature>`), wherever it appears. */
+const LINK_TOKEN = /v\d{1,3}\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/g
+/** The token segment of a link path, any case (`/r/…`, `/R/…`). */
+const LINK_PATH = /\/r\/[^/?#\s"]+/gi
+
+/**
+ * Text with percent-encoded unreserved characters decoded (`%5F` → `_`, `%255F` → `_`), so an
+ * encoded key or token is redacted like a plain one. Only letters, digits and `-._~` (all a key or
+ * a token is made of) are decoded: never a quote, backslash or newline that could break a log line.
+ */
+function decodeUnreserved(text: string): string {
+  let out = text
+  for (let i = 0; i < 3; i += 1) {
+    const next = out.replace(/%25(?=[0-9A-Fa-f]{2})/g, '%').replace(/%([0-9A-Fa-f]{2})/g, (encoded, hex: string) => {
+      const ch = String.fromCharCode(Number.parseInt(hex, 16))
+      return /^[A-Za-z0-9._~-]$/.test(ch) ? ch : encoded
+    })
+    if (next === out) break
+    out = next
+  }
+  return out
+}
+
+/** Link tokens and gateway keys replaced wherever they appear. */
+function scrub(text: string): string {
+  return text.replace(LINK_TOKEN, REDACTED).replace(GATEWAY_KEY, REDACTED)
+}
+
 export type Redactor = {
   /** A URL (or path) with credential query values and link tokens replaced, for logs. */
   url(url: string): string
@@ -39,11 +69,11 @@ export function createRedactor(providers: ProviderRegistry, extraSecrets: readon
 
   const url = (raw: string): string => {
     const [path = '', query] = raw.split('?', 2)
-    const safePath = path.replace(/\/r\/[^/?#]+/, `/r/${REDACTED}`)
+    const safePath = scrub(decodeUnreserved(path).replace(LINK_PATH, `/r/${REDACTED}`))
     if (query === undefined) return safePath
     const search = new URLSearchParams(query)
     for (const name of [...search.keys()]) if (params.has(name.toLowerCase())) search.set(name, REDACTED)
-    return `${safePath}?${search.toString().replaceAll(encodeURIComponent(REDACTED), REDACTED)}`
+    return scrub(`${safePath}?${decodeUnreserved(search.toString()).replaceAll(encodeURIComponent(REDACTED), REDACTED)}`)
   }
 
   const secrets = (env: object): string[] => {
@@ -63,12 +93,9 @@ export function createRedactor(providers: ProviderRegistry, extraSecrets: readon
   }
 
   const text = (input: string, env: object): string => {
-    let out = input
+    let out = decodeUnreserved(input)
     for (const secret of secrets(env)) out = out.replaceAll(secret, REDACTED)
-    return out
-      .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
-      .replace(/\bae_[A-Za-z0-9_-]{8,}/g, REDACTED)
-      .replace(/https?:\/\/[^\s"'<>]+/g, (u) => url(u))
+    return scrub(out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`).replace(/https?:\/\/[^\s"'<>]+/g, (u) => url(u)))
   }
 
   return { url, text, secrets }

@@ -3,6 +3,8 @@ export type RedirectPolicy = {
   allowHttp: boolean
   /** Exact hosts or `*.suffix` patterns; empty means any host. */
   allowedHosts: readonly string[]
+  /** URLs allowed beside the hosts (the dev entry's sandbox media). */
+  alsoAllowed?: (url: URL) => boolean
 }
 
 function hostAllowed(host: string, patterns: readonly string[]): boolean {
@@ -24,5 +26,5 @@ export function redirectTarget(raw: string, policy: RedirectPolicy): string | un
   }
   const schemeOk = url.protocol === 'https:' || (policy.allowHttp && url.protocol === 'http:')
   if (!schemeOk || url.username !== '' || url.password !== '') return undefined
-  return hostAllowed(url.hostname, policy.allowedHosts) ? url.href : undefined
+  return hostAllowed(url.hostname, policy.allowedHosts) || policy.alsoAllowed?.(url) ? url.href : undefined
 }

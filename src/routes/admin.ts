@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { assetTag } from '../cache/keys'
 import type { AppEnv } from '../http/app-env'
-import { gatewayAuth, requireCapability } from '../http/auth'
+import { gatewayAuth, requireCapability, requireProviderScope } from '../http/auth'
 import { jsonBody, limitBody } from '../http/body-limit'
 import { ApiError } from '../http/errors'
 import { isObject } from '../providers/record'
@@ -29,7 +29,7 @@ async function purgeEverywhere(
   }
 }
 
-/** Admin routes: `POST /purge` drops every cached variant of the named assets; `GET /admin/cache` reports the memory tier. */
+/** Admin routes: `POST /purge` drops every cached variant of the named assets (admin and the provider's scope); `GET /admin/cache` reports the memory tier. */
 export function adminRoutes(providers: ProviderRegistry) {
   const admin = new Hono<AppEnv>()
 
@@ -50,6 +50,7 @@ export function adminRoutes(providers: ProviderRegistry) {
       const allowed = providers.list.map((p) => p.name)
       throw new ApiError('unknown_provider', `Unknown provider; allowed: ${allowed.join(', ')}.`, { extras: { allowed } })
     }
+    requireProviderScope(c.var.key, adapter.name)
     if (body.assets.length === 0 || body.assets.length > MAX_ASSETS) {
       throw new ApiError('invalid_body', `\`assets\` must list 1 to ${MAX_ASSETS} assets.`)
     }
@@ -62,7 +63,8 @@ export function adminRoutes(providers: ProviderRegistry) {
     const { lookup, config } = c.var.services
     const removed = (await Promise.all(assets.map((asset) => lookup.cache.invalidateAsset(asset)))).flat()
     const everywhere = await purgeEverywhere(config.purge, lookup.upstream.fetch, assets)
-    return c.json({ provider: adapter.name, assets: assets.length, keys_removed: removed, edge_everywhere: everywhere })
+    // A count: the keys would show which query variants other callers looked up.
+    return c.json({ provider: adapter.name, assets: assets.length, keys_removed: removed.length, edge_everywhere: everywhere })
   })
 
   return admin

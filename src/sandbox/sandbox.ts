@@ -130,7 +130,8 @@ export class Sandbox {
       if (expiry !== undefined && expiry < Date.now()) return c.text('Request has expired', 403)
       const media = MEDIA_FILES[file as MediaFileName]
       const bytes = Uint8Array.from(atob(media.base64), (ch) => ch.charCodeAt(0))
-      return c.body(bytes, 200, { 'content-type': media.type, 'cache-control': 'private, max-age=60' })
+      // Followed from links other origins embed, like a provider's CDN.
+      return c.body(bytes, 200, { 'content-type': media.type, 'cache-control': 'private, max-age=60', 'cross-origin-resource-policy': 'cross-origin' })
     })
     // A control route's body that is not JSON is the caller's mistake, not a crash.
     this.app.onError((err, c) =>

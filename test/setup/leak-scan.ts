@@ -36,9 +36,10 @@ function secrets(): string[] {
 
 /** Patterns that must never reach a log line, whatever the configuration. */
 const LOG_FORBIDDEN: [string, RegExp][] = [
-  ['gateway key', /\bae_[A-Za-z0-9_-]{8,}/],
+  ['gateway key', /\bae(?:_|%5f|%255f)[A-Za-z0-9_-]{8,}/i],
   ['bearer credential', /\bBearer\s+(?!\[redacted\])\S+/i],
-  ['link token', /\/r\/(?!\[redacted\])v\d+\.[A-Za-z0-9_-]+\./],
+  ['link token', /\/r\/(?!\[redacted\])v\d+\.[A-Za-z0-9_-]+\./i],
+  ['link token', /\bv\d{1,3}\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/],
   ['signed-URL secret', /[?&](Signature|X-Amz-Signature|X-Goog-Signature|sig|verify|token)=(?!\[redacted\])[^&"\s]+/i],
 ]
 

@@ -8,7 +8,12 @@ export const meta = {
   optionalSecrets: ['FRAMEIO_WEBHOOK_SECRET', 'FRAMEIO_WEBHOOK_SECRET_PREVIOUS'],
   assetIdParam: 'asset_id',
   // Frame.io allows 5 asset reads a second per account.
-  defaults: { assumedMediaLifetimeS: 3600, maxRps: 5 },
+  defaults: {
+    assumedMediaLifetimeS: 3600,
+    maxRps: 5,
+    // Frame.io serves media from CloudFront distributions and its own hosts (assets.frame.io).
+    mediaHosts: ['*.cloudfront.net', 'frame.io', '*.frame.io'],
+  },
 } as const satisfies ProviderMeta
 
 /** Where `npm run dev` points each endpoint var when the provider has no credentials: its sandbox (paths on the dev origin). */

@@ -6,7 +6,11 @@ export const meta = {
   title: 'Gumnut',
   secrets: ['GUMNUT_API_KEY'],
   assetIdParam: 'asset_id',
-  defaults: { assumedMediaLifetimeS: 900 },
+  defaults: {
+    assumedMediaLifetimeS: 900,
+    // Gumnut's signed CDN (`verify=`/`dl=` URLs).
+    mediaHosts: ['assets.gumnut.ai'],
+  },
 } as const satisfies ProviderMeta
 
 /** Where `npm run dev` points each endpoint var when the provider has no credentials: its sandbox (paths on the dev origin). */

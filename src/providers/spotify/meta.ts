@@ -6,7 +6,11 @@ export const meta = {
   title: 'Spotify Ads',
   secrets: ['SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET', 'SPOTIFY_REFRESH_TOKEN'],
   assetIdParam: 'asset_id',
-  defaults: { assumedMediaLifetimeS: 86_400 },
+  defaults: {
+    assumedMediaLifetimeS: 86_400,
+    // Spotify's media: Google Cloud Storage or its CDNs.
+    mediaHosts: ['storage.googleapis.com', '*.scdn.co', '*.spotifycdn.com'],
+  },
 } as const satisfies ProviderMeta
 
 /** Where `npm run dev` points each endpoint var when the provider has no credentials: its sandbox (paths on the dev origin). */

@@ -6,7 +6,11 @@ export const meta = {
   title: 'Sync',
   secrets: ['SYNC_API_KEY'],
   assetIdParam: 'id',
-  defaults: { assumedMediaLifetimeS: 3600 },
+  defaults: {
+    assumedMediaLifetimeS: 3600,
+    // Sync stores media in S3, behind CloudFront or its own hosts.
+    mediaHosts: ['*.amazonaws.com', '*.cloudfront.net', 'sync.so', '*.sync.so'],
+  },
 } as const satisfies ProviderMeta
 
 /** Where `npm run dev` points each endpoint var when the provider has no credentials: its sandbox (paths on the dev origin). */
