@@ -43,6 +43,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    // Node tests that drive Miniflare themselves (several isolates): vitest.node.config.ts.
+    exclude: ['test/node/**'],
     setupFiles: ['test/setup/leak-scan.ts', 'test/setup/publish-spec.ts'],
   },
 })

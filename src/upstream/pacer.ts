@@ -1,4 +1,7 @@
+import { GateUnavailable } from '../coordinator/session'
+import { ApiError } from '../http/errors'
 import type { IsolateState } from '../isolate-state'
+import type { UpstreamDeps } from '../providers/types'
 
 /**
  * Spaces one provider's calls from this isolate to at most `rps` a second, bursts of up to `rps`
@@ -42,4 +45,34 @@ export function pacerFor(isolate: IsolateState, provider: string, rps: number): 
     isolate.pacers.set(memoKey, pacer)
   }
   return pacer
+}
+
+/**
+ * Takes the slot of one call to `provider` under its limit of `rps` calls a second: from the
+ * account's gate when there is one (the limit then holds across isolates), else from this
+ * isolate's pacer (and when the gate cannot be asked: the load falls back). Returns the ms to
+ * wait; a 429 `upstream_rate_limited` with `Retry-After` when the slot lies past `maxWaitMs`.
+ */
+export async function reserveSlot(provider: string, rps: number, deps: Pick<UpstreamDeps, 'isolate' | 'gate'>, maxWaitMs: number): Promise<number> {
+  if (rps <= 0) return 0
+  if (deps.gate && !deps.gate.fellBack) {
+    try {
+      return await deps.gate.slot(rps, maxWaitMs)
+    } catch (err) {
+      if (!(err instanceof GateUnavailable)) throw err
+    }
+  }
+  const pacer = pacerFor(deps.isolate, provider, rps) as Pacer
+  const waitMs = pacer.reserve(Date.now())
+  if (waitMs > 0 && waitMs > maxWaitMs) {
+    pacer.release()
+    throw new ApiError(
+      'upstream_rate_limited',
+      `The gateway holds ${provider} to ${rps} calls a second, and the next free one is past this lookup's deadline.`,
+      {
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+      },
+    )
+  }
+  return waitMs
 }
