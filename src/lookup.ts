@@ -36,7 +36,7 @@ export function staleStatus(err: unknown): number | undefined {
  * A cold miss: one upstream call for the provider account as a whole when its gate says so
  * (single flight across isolates: a joiner gets the leader's entry), else one call here.
  */
-async function load(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey): Promise<Loaded> {
+async function load(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey, since: number): Promise<Loaded> {
   const gate = await openGate(
     { env: deps.upstream.env, isolate: deps.upstream.isolate, scope: deps.gateScope, waitUntil: deps.waitUntil },
     adapter,
@@ -45,7 +45,7 @@ async function load(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey):
   const withNote = (loaded: Loaded): Loaded => (gate?.note ? { ...loaded, gate: gate.note } : loaded)
   try {
     if (!gate?.singleFlight) return withNote(await loadHere(deps, adapter, key, gate))
-    const { loaded, joined } = await gate.join(key.cacheKey, () => loadHere(deps, adapter, key, gate))
+    const { loaded, joined } = await gate.join(key.cacheKey, since, () => loadHere(deps, adapter, key, gate))
     return withNote(joined ? { ...loaded, joined } : loaded)
   } catch (err) {
     if (gate?.note && err instanceof ApiError) err.headers['server-timing'] = `gate;desc="${gate.note}"`
@@ -95,8 +95,9 @@ export async function lookupAsset(
   directives: Directives = NO_DIRECTIVES,
   awaitWrites = false,
 ): Promise<CacheOutcome> {
+  const since = Date.now() // an answer another isolate got since now is as good as a call of our own
   try {
-    return await deps.cache.get(key.cacheKey, () => load(deps, adapter, key), directives, awaitWrites)
+    return await deps.cache.get(key.cacheKey, () => load(deps, adapter, key, since), directives, awaitWrites)
   } catch (err) {
     if (err instanceof NotCachedError) {
       throw new ApiError('not_cached', 'Nothing usable is cached for this asset, and the request said only-if-cached.', {

@@ -83,6 +83,24 @@ describe('Flights', () => {
     expect(await flights.wait('k')).toBeUndefined() // nothing kept after landing
   })
 
+  it('gives a landed answer to a lookup that began before it landed, never to one that began after (a purge, say)', () => {
+    let now = 1000
+    const flights = new Flights<string>(10, { ms: 2000, entries: 2, bytes: 100 }, () => now)
+    const first = flights.begin('k', 1000, 900)
+    if (first.lead) flights.land('k', first.ticket, 'answer', 10)
+    expect(flights.begin('k', 1000, 950)).toEqual({ lead: false, landed: 'answer' }) // began before it landed
+    expect(flights.begin('k', 1000, 1001).lead).toBe(true) // began after: calls again
+    now = 1500
+    for (const key of ['a', 'b', 'c']) {
+      const begun = flights.begin(key, 1000, 0)
+      if (begun.lead) flights.land(key, begun.ticket, key, 10)
+    }
+    expect(flights.begin('a', 1000, 0).lead).toBe(true) // only the 2 newest are kept
+    expect(flights.begin('c', 1000, 0)).toEqual({ lead: false, landed: 'c' })
+    now = 4000
+    expect(flights.begin('c', 1000, 0).lead).toBe(true) // and for 2 s at most
+  })
+
   it('answers joiners `undefined` when the leader misses its deadline, and bounds the flights it tracks', async () => {
     const flights = new Flights<string>(1)
     flights.begin('k', 20)

@@ -5,6 +5,8 @@ import type { FlightOutcome, HeldToken, MintOutcome, TokenAnswer } from './share
 
 const TOKEN_KEY = 'token'
 const MINT = 'mint'
+/** Landed answers kept for lookups that began before they landed: 2 s, 256 of them, 8 MiB at most. */
+const KEEP = { ms: 2000, entries: 256, bytes: 8 * 1024 * 1024 }
 
 /**
  * The coordinator of one provider account (`idFromName("<provider>:<account>")`), shared by every
@@ -20,7 +22,7 @@ const MINT = 'mint'
  */
 export class ProviderGate extends DurableObject<Env> {
   private readonly schedule = new SlotSchedule()
-  private readonly flights = new Flights<FlightOutcome<unknown>>()
+  private readonly flights = new Flights<FlightOutcome<unknown>>(1000, KEEP)
   private readonly mints = new Flights<MintOutcome>(1)
   private held: HeldToken | undefined
 
@@ -36,9 +38,12 @@ export class ProviderGate extends DurableObject<Env> {
     return this.schedule.lease(request, Date.now())
   }
 
-  /** A cold miss of `key`: lead its upstream call, or wait for it with `follow`. */
-  begin(key: string, ttlMs: number): Begin {
-    return this.flights.begin(key, ttlMs)
+  /**
+   * A cold miss of `key`, from a lookup that began at `since` (ms): lead its upstream call, wait
+   * for it with `follow`, or take the answer landed since the lookup began.
+   */
+  begin(key: string, ttlMs: number, since: number): Begin<FlightOutcome<unknown>> {
+    return this.flights.begin(key, ttlMs, since)
   }
 
   /** The leader's answer for `key`; `undefined` when there is no flight or it ended without one. */
@@ -47,7 +52,9 @@ export class ProviderGate extends DurableObject<Env> {
   }
 
   land(key: string, ticket: number, outcome: FlightOutcome<unknown> | undefined): void {
-    this.flights.land(key, ticket, outcome)
+    // Only answers are kept for late lookups, never problems; their size bounds the gate's memory.
+    const size = outcome && 'loaded' in outcome ? JSON.stringify(outcome.loaded).length : undefined
+    this.flights.land(key, ticket, outcome, size)
   }
 
   /** A token good until at least `minValidUntil`: the held one, or a ticket to mint one (one minter at a time). */

@@ -17,7 +17,8 @@ type GateApi = {
   ) => Promise<Awaited<ReturnType<ProviderGate[K]>>>
 }
 
-type Slot = { from: number; until: number }
+/** A call may start from `from` until `until` (ms, this isolate's clock). */
+export type Slot = { from: number; until: number }
 const FALLBACK_LOG_EVERY_MS = 10_000
 
 /** Slots this isolate leased from its account's gate and has not used yet, and the lease under way. */
@@ -141,17 +142,17 @@ export class GateSession {
   }
 
   /**
-   * A call slot under the account's budget of `limit` calls a second: the ms to wait before the
-   * call, or a 429 `ApiError` when no slot starts within `maxWaitMs`. `GateUnavailable` when the
-   * object cannot be asked.
+   * A call slot under the account's budget of `limit` calls a second: when it starts and until
+   * when a call may start in it (this isolate's clock), or a 429 `ApiError` when no slot starts
+   * within `maxWaitMs`. `GateUnavailable` when the object cannot be asked.
    */
-  async slot(limit: number, maxWaitMs: number): Promise<number> {
+  async slot(limit: number, maxWaitMs: number): Promise<Slot> {
     const pool = this.pool
     let leased = false
     let retryAfterMs = 1000
     for (;;) {
       const slot = pool.take(Date.now(), maxWaitMs)
-      if (slot) return Math.max(0, slot.from - Date.now())
+      if (slot) return slot
       if (pool.leasing) {
         // Another lookup of this isolate is leasing: its spare slot may be ours. Its failure is ours too.
         await pool.leasing.catch((err: unknown) => {
@@ -177,16 +178,18 @@ export class GateSession {
 
   /**
    * Runs `run` as the one upstream call for `key` across isolates, or waits for the isolate that
-   * leads it and answers with its result (`joined`). Without the object: `run` here.
+   * leads it and answers with its result (`joined`), or takes the result a leader landed after
+   * `since` (when this lookup began). Without the object: `run` here.
    */
-  async join<L>(key: string, run: () => Promise<L>): Promise<{ loaded: L; joined: boolean }> {
+  async join<L>(key: string, since: number, run: () => Promise<L>): Promise<{ loaded: L; joined: boolean }> {
     const flightTtlMs = this.options.upstreamTimeoutMs + 1000
     let begun: Awaited<ReturnType<ProviderGate['begin']>>
     try {
-      begun = await this.call('begin', (gate) => gate.begin(key, flightTtlMs))
+      begun = await this.call('begin', (gate) => gate.begin(key, flightTtlMs, since))
     } catch {
       return { loaded: await run(), joined: false }
     }
+    if (!begun.lead && begun.landed && 'loaded' in begun.landed) return { loaded: begun.landed.loaded as L, joined: true }
     if (begun.lead) {
       const { ticket } = begun
       const land = (outcome: FlightOutcome<L> | undefined) => {

@@ -140,12 +140,17 @@ export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps
   const within = <T>(work: Promise<T>) => Promise.race([work, deadline])
   /**
    * Waits for this call's slot under the account's (or this isolate's) budget: at most half the
-   * deadline, the other half is the call's; a 429 when the slot lies further.
+   * deadline, the other half is the call's; a 429 when the slot lies further. A slot that passed
+   * while this isolate was busy is not used: the next one is taken.
    */
   const paced = async () => {
-    const maxWaitMs = timeoutMs - (Date.now() - start) - Math.max(MIN_ATTEMPT_MS, timeoutMs / 2)
-    const waitMs = await reserveSlot(adapter.name, config.provider(adapter.name).maxRps, deps, maxWaitMs)
-    if (waitMs > 0) await within(new Promise((resolve) => setTimeout(resolve, waitMs)))
+    for (;;) {
+      const maxWaitMs = timeoutMs - (Date.now() - start) - Math.max(MIN_ATTEMPT_MS, timeoutMs / 2)
+      const slot = await reserveSlot(adapter.name, config.provider(adapter.name).maxRps, deps, maxWaitMs)
+      const waitMs = slot.from - Date.now()
+      if (waitMs > 0) await within(new Promise((resolve) => setTimeout(resolve, waitMs)))
+      if (slot.until === undefined || Date.now() < slot.until) return
+    }
   }
   try {
     for (let tries = 1; ; tries++) {

@@ -47,14 +47,19 @@ export function pacerFor(isolate: IsolateState, provider: string, rps: number): 
   return pacer
 }
 
+/** When one call may start: from `from` (ms, this isolate's clock), and before `until` if bounded. */
+export type CallSlot = { from: number; until?: number }
+
 /**
  * Takes the slot of one call to `provider` under its limit of `rps` calls a second: from the
- * account's gate when there is one (the limit then holds across isolates), else from this
- * isolate's pacer (and when the gate cannot be asked: the load falls back). Returns the ms to
- * wait; a 429 `upstream_rate_limited` with `Retry-After` when the slot lies past `maxWaitMs`.
+ * account's gate when there is one (the limit then holds across isolates; the call must start
+ * before the slot's `until`), else from this isolate's pacer (also when the gate cannot be asked:
+ * the load falls back). A 429 `upstream_rate_limited` with `Retry-After` when the slot starts
+ * past `maxWaitMs`.
  */
-export async function reserveSlot(provider: string, rps: number, deps: Pick<UpstreamDeps, 'isolate' | 'gate'>, maxWaitMs: number): Promise<number> {
-  if (rps <= 0) return 0
+export async function reserveSlot(provider: string, rps: number, deps: Pick<UpstreamDeps, 'isolate' | 'gate'>, maxWaitMs: number): Promise<CallSlot> {
+  const now = Date.now()
+  if (rps <= 0) return { from: now }
   if (deps.gate && !deps.gate.fellBack) {
     try {
       return await deps.gate.slot(rps, maxWaitMs)
@@ -63,7 +68,7 @@ export async function reserveSlot(provider: string, rps: number, deps: Pick<Upst
     }
   }
   const pacer = pacerFor(deps.isolate, provider, rps) as Pacer
-  const waitMs = pacer.reserve(Date.now())
+  const waitMs = pacer.reserve(now)
   if (waitMs > 0 && waitMs > maxWaitMs) {
     pacer.release()
     throw new ApiError(
@@ -74,5 +79,5 @@ export async function reserveSlot(provider: string, rps: number, deps: Pick<Upst
       },
     )
   }
-  return waitMs
+  return { from: now + waitMs }
 }

@@ -46,7 +46,6 @@ export async function startCluster(script: string, isolates: number, vars: Recor
     SPOTIFY_CLIENT_ID: 'multi-isolate-client',
     SPOTIFY_CLIENT_SECRET: 'multi-isolate-client-secret',
     SPOTIFY_REFRESH_TOKEN: 'multi-isolate-refresh-token',
-    UPSTREAM_TIMEOUT_MS: '2000',
     LOG_FLUSH_MS: '0',
     ...vars,
   }
