@@ -124,6 +124,17 @@ describe('the provider gate', () => {
     expect(response.headers.get('server-timing')).not.toContain('gate')
   })
 
+  it('is never called on a hit, from memory or from KV, even for a provider that uses it', async () => {
+    const isolate = new IsolateState()
+    expect((await viaIsolate(isolate, SPOTIFY)).status).toBe(200) // a miss, through the real gate
+    const gate = fakeNamespace(hangingGate)
+    const fromMemory = await viaIsolate(isolate, SPOTIFY, { env: { PROVIDER_GATE: gate.namespace } })
+    expect(fromMemory.headers.get('cache-status')).toMatch(/hit; detail=memory/)
+    const fromKv = await viaIsolate(new IsolateState(), SPOTIFY, { env: { PROVIDER_GATE: gate.namespace } })
+    expect(fromKv.headers.get('cache-status')).toMatch(/hit; detail=(edge|kv)/)
+    expect(gate.state.gets).toBe(0)
+  })
+
   it('holds the rate limit across isolates: distinct cold ids from three isolates make `limit` calls, the rest 429 with Retry-After', async () => {
     const upstream = fakeSync((_n, url) => syncRecord(url.pathname.split('/').pop() ?? '', 'paced'))
     const limits = { SYNC_BASE_URL: UPSTREAM, UPSTREAM_MAX_RPS_SYNC: '2', UPSTREAM_TIMEOUT_MS: '400' }
