@@ -45,6 +45,8 @@ export default defineConfig({
     // Generous: CI shares two cores, and a few suites send hundreds of requests.
     testTimeout: 20_000,
     include: ['test/**/*.test.ts'],
+    // Node tests that drive Miniflare themselves (several isolates): vitest.node.config.ts.
+    exclude: ['test/node/**'],
     setupFiles: ['test/setup/leak-scan.ts', 'test/setup/publish-spec.ts'],
   },
 })

@@ -5,7 +5,7 @@
 // (between <!-- bench:start --> and <!-- bench:end -->; nothing else in docs/benchmarks.md).
 //
 //   npm run bench                          everything, about 4 minutes (stopped and failed at 7.5)
-//   npm run bench -- --only hit,bundle     some sections: hit, miss, zipf, coalesce, memory, bundle
+//   npm run bench -- --only hit,bundle     some sections: hit, miss, zipf, coalesce, memory, bundle, isolates
 //   npm run bench -- --gateway-config <wrangler.toml>   another build of the gateway (experiments)
 //   npm run bench -- --report              the table and docs/benchmarks.md section again from bench/results.json
 //
@@ -18,6 +18,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { coalesceSection, zipfSection } from './bench/calls.mjs'
 import { hitSection } from './bench/hit.mjs'
+import { isolatesSection } from './bench/isolates.mjs'
 import { memorySection } from './bench/memory.mjs'
 import { missSection } from './bench/miss.mjs'
 import { childEnv, environmentFacts, runScript, stopAll, tmpDir } from './bench/processes.mjs'
@@ -26,7 +27,7 @@ import { ROOT, RUN_DEADLINE_MS, SETTINGS, TARGETS, WRANGLER } from './bench/sett
 import { startBaseline, startGateway, waitReady } from './bench/targets.mjs'
 import { benchId, bodyOf, startUpstream } from './bench/upstream.mjs'
 
-const SECTIONS = ['hit', 'miss', 'zipf', 'coalesce', 'memory', 'bundle']
+const SECTIONS = ['hit', 'miss', 'zipf', 'coalesce', 'memory', 'bundle', 'isolates']
 
 function parseArgs(argv) {
   const value = (name) => {
@@ -148,7 +149,16 @@ async function main() {
     results.bundle = bundleSection(options.gatewayConfig)
     console.log(`  ${results.bundle.gzipKiB} KiB gzipped`)
   }
-  if (SECTIONS.filter((s) => s !== 'bundle').some(options.want)) await measure(options, results)
+  if (SECTIONS.filter((s) => s !== 'bundle' && s !== 'isolates').some(options.want)) await measure(options, results)
+  if (options.want('isolates')) {
+    const s = SETTINGS.isolates
+    console.log(`isolates: ${s.isolates} gateway isolates in Miniflare, one provider gate`)
+    results.isolates = await isolatesSection()
+    const r = results.isolates
+    console.log(
+      `  ${r.cold.upstreamCalls} call(s) for ${s.cold} cold lookups; busiest second ${r.burst.busiestSecond}; ${r.token.tokenRequests} token request(s)`,
+    )
+  }
 
   results.finishedAt = new Date().toISOString()
   results.durationS = Number(((Date.now() - startedAt) / 1000).toFixed(1))

@@ -28,6 +28,8 @@ export type AppOptions = {
   openEdge?: () => Promise<Cache> | Cache
   /** Cache API key namespace (entry format version); tests take a new one per test. */
   edgeNamespace?: string
+  /** Prefix of the provider gates' names; tests take a new one per test. */
+  gateScope?: string
   /** Routes mounted before the gateway's own (the dev entry's sandbox). */
   before?: Hono<AppEnv>
   /** Keys accepted beside those in KV, by digest (the dev entry's development key). */
@@ -51,6 +53,7 @@ export function createApp(options: AppOptions) {
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     openEdge: options.openEdge ?? (() => caches.default),
     edgeNamespace: options.edgeNamespace ?? 'v1',
+    gateScope: options.gateScope ?? '',
     sandbox: options.sandbox ?? false,
     ...(options.resolveKey ? { resolveKey: options.resolveKey } : {}),
     ...(options.devRedirects ? { devRedirects: options.devRedirects } : {}),

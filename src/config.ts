@@ -7,12 +7,18 @@
 /** What the config needs to know of a provider: its name and its defaults. */
 export type ProviderDefaults = {
   readonly name: string
+  /** Tokens are minted for the whole account (through the gate when there is one). */
+  readonly oauth?: boolean
   readonly defaults: { readonly assumedMediaLifetimeS: number; readonly maxRps?: number; readonly mediaHosts?: readonly string[] }
 }
 
 export type ProviderSettings = {
-  /** Calls a second one isolate makes to the provider at most; 0: unpaced. */
+  /** Calls a second the account makes to the provider at most (each isolate, without a gate); 0: unpaced. */
   maxRps: number
+  /** Concurrent cold misses of one key in all isolates make one upstream call (through the gate). */
+  singleFlight: boolean
+  /** The provider needs its account's gate: a rate limit, an OAuth token or single flight. */
+  coordinated: boolean
   /** Lifetime assumed for a media URL whose expiry is not visible in it, seconds. */
   assumedMediaLifetimeS: number
   /** Hosts its links may redirect to (`*.suffix` for subdomains); empty: any https host. */
@@ -23,6 +29,8 @@ export type Config = {
   upstreamTimeoutMs: number
   upstreamMaxBytes: number
   keyCacheTtlS: number
+  /** Deadline for one short call to the provider gate, ms. */
+  gateTimeoutMs: number
   memory: { maxEntries: number; maxBytes: number; ttlS: number }
   tierTimeoutMs: number
   cache: {
@@ -59,6 +67,12 @@ export function wholeNumber(vars: Vars, name: string, fallback: number, min = 0)
   return Math.max(min, n)
 }
 
+/** "1"/"0" from a var; the default when unset, empty or anything else. */
+function flag(vars: Vars, name: string, fallback: boolean): boolean {
+  const raw = vars[name]
+  return raw === '1' ? true : raw === '0' ? false : fallback
+}
+
 function text(vars: Vars, name: string): string {
   const raw = vars[name]
   return typeof raw === 'string' ? raw : ''
@@ -84,20 +98,25 @@ function hostList(raw: string): string[] {
 function readConfig(vars: Vars, providers: readonly ProviderDefaults[]): Config {
   const maxTtlS = wholeNumber(vars, 'LINK_MAX_TTL_S', 3600, 1)
   const perProvider = new Map<string, ProviderSettings>()
-  for (const { name, defaults } of providers) {
+  for (const { name, defaults, oauth = false } of providers) {
     const suffix = name.toUpperCase()
     const hosts = vars[`LINK_ALLOWED_HOSTS_${suffix}`]
+    const maxRps = wholeNumber(vars, `UPSTREAM_MAX_RPS_${suffix}`, defaults.maxRps ?? 0)
+    const singleFlight = flag(vars, `UPSTREAM_SINGLE_FLIGHT_${suffix}`, maxRps > 0 || oauth)
     perProvider.set(name, {
-      maxRps: wholeNumber(vars, `UPSTREAM_MAX_RPS_${suffix}`, defaults.maxRps ?? 0),
+      maxRps,
+      singleFlight,
+      coordinated: maxRps > 0 || oauth || singleFlight,
       assumedMediaLifetimeS: wholeNumber(vars, `MEDIA_ASSUMED_LIFETIME_S_${suffix}`, defaults.assumedMediaLifetimeS),
       allowedHosts: typeof hosts === 'string' && hosts.trim() !== '' ? hostList(hosts) : (defaults.mediaHosts ?? []),
     })
   }
-  const unknownProvider: ProviderSettings = { maxRps: 0, assumedMediaLifetimeS: 0, allowedHosts: [] }
+  const unknownProvider: ProviderSettings = { maxRps: 0, singleFlight: false, coordinated: false, assumedMediaLifetimeS: 0, allowedHosts: [] }
   return {
     upstreamTimeoutMs: wholeNumber(vars, 'UPSTREAM_TIMEOUT_MS', 5000, 1),
     upstreamMaxBytes: wholeNumber(vars, 'UPSTREAM_MAX_BYTES', 1024 * 1024, 1),
     keyCacheTtlS: wholeNumber(vars, 'KEY_CACHE_TTL_S', 30),
+    gateTimeoutMs: wholeNumber(vars, 'GATE_TIMEOUT_MS', 250, 1),
     memory: {
       maxEntries: wholeNumber(vars, 'MEMORY_CACHE_MAX_ENTRIES', 5000),
       maxBytes: wholeNumber(vars, 'MEMORY_CACHE_MAX_BYTES', 32 * 1024 * 1024, 1),

@@ -9,6 +9,9 @@ import { SANDBOXES } from './providers/sandboxes'
 import { SANDBOX_PREFIX, Sandbox } from './sandbox/sandbox'
 import { createWorker } from './worker'
 
+/** The coordinator of one provider account (Durable Object class, bound as PROVIDER_GATE). */
+export { ProviderGate } from './coordinator/gate'
+
 /**
  * The development Worker (`npm run dev`, the tests): the production gateway plus the built-in
  * sandbox providers under `/__sandbox` and the development key (`DEV_GATEWAY_KEY`). Production

@@ -3,6 +3,7 @@ import { type CacheEntry, strongEtag } from './cache/entry'
 import { notFoundWindows, recordWindows } from './cache/policy'
 import { type CacheOutcome, type Loaded, LoadFailedError, NotCachedError, type TieredCache } from './cache/tiered-cache'
 import type { Config } from './config'
+import { type GateSession, openGate } from './coordinator'
 import { notePending } from './freshness/pending-recheck'
 import { cacheStatusOf } from './http/cache-headers'
 import { ApiError } from './http/errors'
@@ -19,6 +20,8 @@ export type LookupDeps = {
   config: Config
   providers: ProviderRegistry
   waitUntil: (p: Promise<unknown>) => void
+  /** Prefix of the provider gates' names (tests take a new one per test). */
+  gateScope: string
 }
 
 /** Upstream failures a stale copy may stand in for (the provider's "no such asset" is not one). */
@@ -29,11 +32,32 @@ export function staleStatus(err: unknown): number | undefined {
   return err instanceof ApiError && STALE_IF_ERROR_STATUSES.has(err.status) ? err.status : undefined
 }
 
+/**
+ * A cold miss: one upstream call for the provider account as a whole when its gate says so
+ * (single flight across isolates: a joiner gets the leader's entry), else one call here.
+ */
+async function load(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey, since: number): Promise<Loaded> {
+  const gate = await openGate(
+    { env: deps.upstream.env, isolate: deps.upstream.isolate, scope: deps.gateScope, waitUntil: deps.waitUntil },
+    adapter,
+    deps.config,
+  )
+  const withNote = (loaded: Loaded): Loaded => (gate?.note ? { ...loaded, gate: gate.note } : loaded)
+  try {
+    if (!gate?.singleFlight) return withNote(await loadHere(deps, adapter, key, gate))
+    const { loaded, joined } = await gate.join(key.cacheKey, since, () => loadHere(deps, adapter, key, gate))
+    return withNote(joined ? { ...loaded, joined } : loaded)
+  } catch (err) {
+    if (gate?.note && err instanceof ApiError) err.headers['server-timing'] = `gate;desc="${gate.note}"`
+    throw err
+  }
+}
+
 /** One upstream call, turned into a cache entry: the record with its freshness, or a "no such asset". */
-async function load(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey): Promise<Loaded> {
+async function loadHere(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey, gate: GateSession | undefined): Promise<Loaded> {
   const storedAt = Date.now()
   try {
-    const fetched = await fetchRecord(adapter, key, deps.upstream, deps.config)
+    const fetched = await fetchRecord(adapter, key, gate ? { ...deps.upstream, gate } : deps.upstream, deps.config)
     const facts = adapter.facts(fetched.record)
     const entry: CacheEntry = {
       v: 1,
@@ -71,8 +95,9 @@ export async function lookupAsset(
   directives: Directives = NO_DIRECTIVES,
   awaitWrites = false,
 ): Promise<CacheOutcome> {
+  const since = Date.now() // an answer another isolate got since now is as good as a call of our own
   try {
-    return await deps.cache.get(key.cacheKey, () => load(deps, adapter, key), directives, awaitWrites)
+    return await deps.cache.get(key.cacheKey, () => load(deps, adapter, key, since), directives, awaitWrites)
   } catch (err) {
     if (err instanceof NotCachedError) {
       throw new ApiError('not_cached', 'Nothing usable is cached for this asset, and the request said only-if-cached.', {

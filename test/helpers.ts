@@ -18,11 +18,18 @@ export const ORIGIN = 'https://gateway.asset-edge.test'
  * What one test runs against: a sandbox, one isolate's state and a Cache API namespace of its
  * own, all made anew by `resetState()`, as on a fresh deployment.
  */
-type TestWorld = { sandbox: Sandbox; isolate: IsolateState; edgeNamespace: string; workers: Map<typeof fetch | undefined, ReturnType<typeof createDevWorker>> }
+type TestWorld = {
+  sandbox: Sandbox
+  isolate: IsolateState
+  edgeNamespace: string
+  gateScope: string
+  workers: Map<typeof fetch | undefined, ReturnType<typeof createDevWorker>>
+}
 let world: TestWorld = newWorld()
 
 function newWorld(): TestWorld {
-  return { sandbox: new Sandbox(SANDBOXES), isolate: new IsolateState(), edgeNamespace: `test-${crypto.randomUUID()}`, workers: new Map() }
+  const id = crypto.randomUUID()
+  return { sandbox: new Sandbox(SANDBOXES), isolate: new IsolateState(), edgeNamespace: `test-${id}`, gateScope: `test-${id}/`, workers: new Map() }
 }
 
 /** This test's sandbox: its fake providers' state and call counters. */
@@ -41,9 +48,14 @@ export const sandboxStats = {
   tokensMinted: (): number => world.sandbox.calls('spotify-token-minted'),
 }
 
-/** A development Worker over this test's world (sandbox, isolate state, Cache API namespace), with overrides. */
+/** A development Worker over this test's world (sandbox, isolate state, Cache API namespace, provider gates), with overrides. */
 export function worldWorker(options: Partial<AppOptions> = {}) {
-  return createDevWorker(world.sandbox, { isolate: world.isolate, edgeNamespace: world.edgeNamespace, ...options })
+  return createDevWorker(world.sandbox, { isolate: world.isolate, edgeNamespace: world.edgeNamespace, gateScope: world.gateScope, ...options })
+}
+
+/** The prefix of this test's provider gates' names (each test reaches objects of its own). */
+export function currentGateScope(): string {
+  return world.gateScope
 }
 
 /** Runs one request through a development Worker of this test's world, waiting for its background work. */

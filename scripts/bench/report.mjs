@@ -64,6 +64,34 @@ export function targetRows(r) {
       met: '—',
     })
   }
+  if (r.isolates) {
+    const x = r.isolates
+    const n = `${x.isolates} isolates, one provider gate`
+    rows.push({
+      what: `Upstream calls, ${fmt(x.cold.lookups)} concurrent cold lookups of one id over ${n}`,
+      target: '1',
+      measured: `${x.cold.upstreamCalls}${x.cold.non200 ? ` (${x.cold.non200} answers not 200)` : ''}`,
+      met: x.cold.upstreamCalls === 1 && x.cold.non200 === 0 && x.cold.distinctBodies === 1 ? 'met' : 'not met',
+    })
+    rows.push({
+      what: `${fmt(x.burst.lookups)} distinct cold Frame.io ids at once over ${n}`,
+      target: '≤ 5 calls in any second; every answer 200 or 429 with Retry-After',
+      measured: `busiest second ${x.burst.busiestSecond} (${x.burst.upstreamCalls} calls); ${x.burst.ok} × 200, ${x.burst.limited} × 429, ${x.burst.other} other`,
+      met: x.burst.busiestSecond <= 5 && x.burst.other === 0 ? 'met' : 'not met',
+    })
+    rows.push({
+      what: `${fmt(x.token.lookups)} concurrent lookups needing a Spotify token over ${n} (rotating refresh tokens)`,
+      target: '1 token request, 0 invalid_grant',
+      measured: `${x.token.tokenRequests} token request(s), ${x.token.invalidGrant} invalid_grant${x.token.non200 ? `, ${x.token.non200} answers not 200` : ''}`,
+      met: x.token.tokenRequests === 1 && x.token.invalidGrant === 0 && x.token.non200 === 0 ? 'met' : 'not met',
+    })
+    rows.push({
+      what: 'Latency a miss pays for the gate, p50 / p99 (Spotify miss, provider answering in 150 ms)',
+      target: 'reported (no target)',
+      measured: `${x.addedMs.p50.toFixed(1)} / ${x.addedMs.p99.toFixed(1)} ms (whole miss ${x.withGateMs.p50.toFixed(1)} / ${x.withGateMs.p99.toFixed(1)} ms with it, ${x.withoutGateMs.p50.toFixed(1)} / ${x.withoutGateMs.p99.toFixed(1)} ms without)`,
+      met: '—',
+    })
+  }
   if (r.memory) {
     const m = r.memory
     const ok = m.withinBound && m.filledPastBound && m.failedLookups === 0

@@ -19,6 +19,8 @@ export const SETTINGS = {
   coldConcurrent: 200,
   coldRounds: 3,
   miss: { warmup: 20, samples: 300, direct: 100, hits: 100 },
+  // Several isolates, one provider gate (Miniflare, fake provider answering in 150 ms).
+  isolates: { isolates: 4, cold: 200, distinct: 300, token: 50, latencySamples: 100 },
   memoryBound: { maxBytes: 4_194_304, maxEntries: 1_000_000, ttlS: 600, fillFactor: 1.5, concurrency: 32 },
 }
 

@@ -2,7 +2,14 @@ import type { CacheEntry } from './entry'
 import { assetTag } from './keys'
 
 /** An entry fetched from the provider, with the headers to pass through on this answer. */
-export type Loaded = { entry: CacheEntry; headers: Record<string, string> }
+export type Loaded = {
+  entry: CacheEntry
+  headers: Record<string, string>
+  /** Another isolate's upstream call, joined through the gate: it writes KV, this isolate the nearer tiers. */
+  joined?: boolean
+  /** How the provider gate took part, when it is worth saying (`Server-Timing: gate;desc=…`). */
+  gate?: string
+}
 
 /**
  * One isolate's bookkeeping of upstream calls: concurrent misses and refreshes of a key join one

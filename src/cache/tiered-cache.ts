@@ -140,7 +140,7 @@ export class TieredCache {
       .then(async (loaded) => {
         if (!this.deps.coalescer.isCurrent(key, generation)) return loaded // invalidated meanwhile: keep nothing
         landing.set(key, loaded)
-        const writes = this.store(key, loaded.entry, kvSeen).finally(() => {
+        const writes = this.store(key, loaded.entry, kvSeen, loaded.joined).finally(() => {
           if (landing.get(key) === loaded) landing.delete(key)
         })
         if (awaitWrites) await writes
@@ -160,14 +160,15 @@ export class TieredCache {
   /**
    * Memory now; Cache API and KV after the answer. KV (about one write per second per key) is
    * written only when the content changed or its copy's freshness ran out, and not-found answers
-   * stay out of KV so scans of random ids cost no writes.
+   * stay out of KV so scans of random ids cost no writes. A `joined` entry's KV copy is its leader's.
    */
-  async store(key: string, entry: CacheEntry, kvSeen: Promise<CacheEntry | undefined>): Promise<void> {
+  async store(key: string, entry: CacheEntry, kvSeen: Promise<CacheEntry | undefined>, joined = false): Promise<void> {
     const now = entry.storedAt
     if (entry.staleIfErrorUntil <= now) return // its media URLs are about to expire: serve, don't keep
     this.deps.memory?.set(key, entry, now)
     const seen = await kvSeen
-    const kvWrite = entry.kind === 'record' && (!seen || seen.etag !== entry.etag || seen.freshUntil <= now)
+    // A joined call's KV copy is the leader's to write: written once, whatever the number of joiners.
+    const kvWrite = !joined && entry.kind === 'record' && (!seen || seen.etag !== entry.etag || seen.freshUntil <= now)
     const [edge, kv] = this.deps.stores
     await Promise.all([edge.put(key, entry, now), kvWrite ? kv.put(key, entry, now) : undefined])
   }

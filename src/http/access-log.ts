@@ -32,6 +32,7 @@ export const accessLog = () =>
       cache_status: c.res.headers.get('cache-status') ?? undefined,
       upstream_status: facts.upstream_status ?? (upstreamMs ? 200 : undefined),
       upstream_ms: upstreamMs ? Number(upstreamMs) : undefined,
+      gate: /gate;desc="(\w+)"/.exec(timing)?.[1],
       duration_ms: Date.now() - start,
     }
     isolate.log.write(redactor.text(JSON.stringify(line), c.env), (p) => c.executionCtx.waitUntil(p), services.config.log)

@@ -18,6 +18,8 @@ export type Gateway = {
   openEdge: () => Promise<Cache> | Cache
   /** Part of every Cache API key: a new one makes every earlier edge entry unreachable. */
   edgeNamespace: string
+  /** Prefix of the provider gates' names: a new one reaches new objects (tests take one per test). */
+  gateScope: string
   /** Keys the gateway accepts beside those in KV (the dev entry's development key), by digest. */
   resolveKey?: (env: Env, digest: string) => Promise<KeyRecord | undefined>
   /** The dev entry's fake providers are served (and their http:// media may be redirected to). */

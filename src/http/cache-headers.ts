@@ -31,12 +31,12 @@ export function cacheStatusOf(attempt: Attempt, entry?: CacheEntry, now = Date.n
 
 const MEMORY_TIMING = 'memory;dur=0'
 
-/** `Server-Timing`: milliseconds in each tier and upstream. */
-export function serverTiming(timings: Timings): string {
-  if (timings.memory === 0 && Object.keys(timings).length === 1) return MEMORY_TIMING
-  return Object.entries(timings)
-    .map(([name, ms]) => `${name};dur=${(ms ?? 0).toFixed(1)}`)
-    .join(', ')
+/** `Server-Timing`: milliseconds in each tier and upstream, and how the provider gate took part (`gate;desc="fallback"`). */
+export function serverTiming(timings: Timings, gate?: string): string {
+  if (timings.memory === 0 && Object.keys(timings).length === 1 && !gate) return MEMORY_TIMING
+  const parts = Object.entries(timings).map(([name, ms]) => `${name};dur=${(ms ?? 0).toFixed(1)}`)
+  if (gate) parts.push(`gate;desc="${gate}"`)
+  return parts.join(', ')
 }
 
 /** The headers every answer from the cache carries: ETag, Cache-Status, Age, Cache-Control, Server-Timing. */
@@ -47,6 +47,6 @@ export function cacheHeaders(outcome: CacheOutcome, now: number): Headers {
   headers.set('cache-status', cacheStatusOf(outcome.served, entry, now))
   headers.set('age', String(Math.max(0, Math.floor((now - entry.storedAt) / 1000))))
   headers.set('cache-control', `private, max-age=${freshForS(entry, now)}`)
-  headers.set('server-timing', serverTiming(outcome.timings))
+  headers.set('server-timing', serverTiming(outcome.timings, outcome.gate))
   return headers
 }

@@ -33,6 +33,7 @@ export function lookupDeps(gateway: Gateway, env: Env, waitUntil: (p: Promise<un
     config,
     providers: gateway.providers,
     waitUntil,
+    gateScope: gateway.gateScope,
   }
 }
 

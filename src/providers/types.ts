@@ -1,3 +1,4 @@
+import type { GateSession } from '../coordinator/session'
 import type { IsolateState } from '../isolate-state'
 
 /** A validated, canonical lookup: equal lookups have equal `cacheKey`s. */
@@ -19,6 +20,8 @@ export type UpstreamDeps = {
   kv: KVNamespace
   /** This isolate's state, for what a provider keeps between calls (an access token). */
   isolate: IsolateState
+  /** The provider account's gate for this load (rate budget, shared token), when it has one. */
+  gate?: GateSession | undefined
 }
 
 /** The raw answer of one upstream call, as openapi-fetch returns it. */
@@ -81,6 +84,10 @@ export type ProviderMeta = {
   readonly optionalSecrets?: readonly string[]
   /** The path parameter that names the asset (what `npm run link -- --id` fills). */
   readonly assetIdParam: string
+  /** The secret that names the provider account: its hash names the account's gate (docs/coordination.md). */
+  readonly accountSecret?: string
+  /** Access tokens are minted with OAuth for the whole account: one mint at a time, through the gate. */
+  readonly oauth?: boolean
   readonly defaults: {
     /** Lifetime assumed for a media URL whose expiry is not visible in it, seconds. */
     readonly assumedMediaLifetimeS: number

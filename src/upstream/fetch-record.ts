@@ -1,7 +1,7 @@
 import type { Config } from '../config'
 import { ApiError, type ProblemExtras } from '../http/errors'
 import type { LookupKey, ProviderAdapter, UpstreamCall, UpstreamDeps } from '../providers/types'
-import { pacerFor } from './pacer'
+import { reserveSlot } from './pacer'
 import { readBounded } from './read-body'
 
 /** A provider's successful answer: the body exactly as sent, its parsed record, pass-through headers. */
@@ -138,22 +138,19 @@ export async function fetchRecord(adapter: ProviderAdapter, key: LookupKey, deps
     }, timeoutMs)
   })
   const within = <T>(work: Promise<T>) => Promise.race([work, deadline])
-  const pacer = pacerFor(deps.isolate, adapter.name, config.provider(adapter.name).maxRps)
-  /** Waits for this call's slot under `UPSTREAM_MAX_RPS_<PROVIDER>`; a 429 when it lies past the deadline. */
+  /**
+   * Waits for this call's slot under the account's (or this isolate's) budget: at most half the
+   * deadline, the other half is the call's; a 429 when the slot lies further. A slot that passed
+   * while this isolate was busy is not used: the next one is taken.
+   */
   const paced = async () => {
-    const waitMs = pacer ? pacer.reserve(Date.now()) : 0
-    if (!pacer || waitMs === 0) return
-    if (waitMs > timeoutMs - (Date.now() - start) - MIN_ATTEMPT_MS) {
-      pacer.release()
-      throw new ApiError(
-        'upstream_rate_limited',
-        `The gateway holds ${adapter.name} to ${pacer.rps} calls a second, and the next free one is past this lookup's deadline.`,
-        {
-          headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
-        },
-      )
+    for (;;) {
+      const maxWaitMs = timeoutMs - (Date.now() - start) - Math.max(MIN_ATTEMPT_MS, timeoutMs / 2)
+      const slot = await reserveSlot(adapter.name, config.provider(adapter.name).maxRps, deps, maxWaitMs)
+      const waitMs = slot.from - Date.now()
+      if (waitMs > 0) await within(new Promise((resolve) => setTimeout(resolve, waitMs)))
+      if (slot.until === undefined || Date.now() < slot.until) return
     }
-    await within(new Promise((resolve) => setTimeout(resolve, waitMs)))
   }
   try {
     for (let tries = 1; ; tries++) {

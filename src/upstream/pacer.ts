@@ -1,4 +1,7 @@
+import { GateUnavailable } from '../coordinator/session'
+import { ApiError } from '../http/errors'
 import type { IsolateState } from '../isolate-state'
+import type { UpstreamDeps } from '../providers/types'
 
 /**
  * Spaces one provider's calls from this isolate to at most `rps` a second, bursts of up to `rps`
@@ -42,4 +45,39 @@ export function pacerFor(isolate: IsolateState, provider: string, rps: number): 
     isolate.pacers.set(memoKey, pacer)
   }
   return pacer
+}
+
+/** When one call may start: from `from` (ms, this isolate's clock), and before `until` if bounded. */
+export type CallSlot = { from: number; until?: number }
+
+/**
+ * Takes the slot of one call to `provider` under its limit of `rps` calls a second: from the
+ * account's gate when there is one (the limit then holds across isolates; the call must start
+ * before the slot's `until`), else from this isolate's pacer (also when the gate cannot be asked:
+ * the load falls back). A 429 `upstream_rate_limited` with `Retry-After` when the slot starts
+ * past `maxWaitMs`.
+ */
+export async function reserveSlot(provider: string, rps: number, deps: Pick<UpstreamDeps, 'isolate' | 'gate'>, maxWaitMs: number): Promise<CallSlot> {
+  const now = Date.now()
+  if (rps <= 0) return { from: now }
+  if (deps.gate && !deps.gate.fellBack) {
+    try {
+      return await deps.gate.slot(rps, maxWaitMs)
+    } catch (err) {
+      if (!(err instanceof GateUnavailable)) throw err
+    }
+  }
+  const pacer = pacerFor(deps.isolate, provider, rps) as Pacer
+  const waitMs = pacer.reserve(now)
+  if (waitMs > 0 && waitMs > maxWaitMs) {
+    pacer.release()
+    throw new ApiError(
+      'upstream_rate_limited',
+      `The gateway holds ${provider} to ${rps} calls a second, and the next free one is past this lookup's deadline.`,
+      {
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+      },
+    )
+  }
+  return { from: now + waitMs }
 }

@@ -7,6 +7,7 @@ export const meta = {
   secrets: ['FRAMEIO_TOKEN'],
   optionalSecrets: ['FRAMEIO_WEBHOOK_SECRET', 'FRAMEIO_WEBHOOK_SECRET_PREVIOUS'],
   assetIdParam: 'asset_id',
+  accountSecret: 'FRAMEIO_TOKEN',
   // Frame.io allows 5 asset reads a second per account.
   defaults: {
     assumedMediaLifetimeS: 3600,

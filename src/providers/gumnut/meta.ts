@@ -6,6 +6,7 @@ export const meta = {
   title: 'Gumnut',
   secrets: ['GUMNUT_API_KEY'],
   assetIdParam: 'asset_id',
+  accountSecret: 'GUMNUT_API_KEY',
   defaults: {
     assumedMediaLifetimeS: 900,
     // Gumnut's signed CDN (`verify=`/`dl=` URLs).

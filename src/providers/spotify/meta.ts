@@ -6,6 +6,8 @@ export const meta = {
   title: 'Spotify Ads',
   secrets: ['SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET', 'SPOTIFY_REFRESH_TOKEN'],
   assetIdParam: 'asset_id',
+  accountSecret: 'SPOTIFY_CLIENT_ID',
+  oauth: true,
   defaults: {
     assumedMediaLifetimeS: 86_400,
     // Spotify's media: Google Cloud Storage or its CDNs.

@@ -1,3 +1,4 @@
+import { GateUnavailable } from '../../coordinator/session'
 import { ApiError } from '../../http/errors'
 import type { UpstreamDeps } from '../types'
 
@@ -10,6 +11,8 @@ const REAUTH_BACKOFF_MS = 60_000 // after invalid_grant, answer at once for this
 type StoredAccessToken = { access_token: string; expires_at: number }
 /** A rotated refresh token remembers which configured token it descends from. */
 type StoredRefreshToken = { refresh_token: string; origin: string }
+/** What the account's gate holds for Spotify (opaque to it): the access token and the refresh token to use next. */
+type GateState = StoredAccessToken & Partial<StoredRefreshToken>
 
 /** This isolate's copy of the token, the mint in flight, and the invalid_grant back-off. */
 type TokenMemo = { token?: StoredAccessToken; minting?: Promise<string> | undefined; reauthorizeUntil: number }
@@ -37,20 +40,30 @@ async function kvGet<T>(kv: KVNamespace, key: string): Promise<T | null> {
   }
 }
 
-async function mint(deps: UpstreamDeps): Promise<string> {
+function isGateState(state: unknown): state is GateState {
+  return typeof state === 'object' && state !== null && typeof (state as GateState).access_token === 'string'
+}
+
+/**
+ * Mints an access token with the refresh token: the one the gate holds (`held`), else the rotated
+ * one in KV, else SPOTIFY_REFRESH_TOKEN — whichever descends from the configured one. A valid token
+ * in KV (minted by an isolate that could not reach the gate) is taken instead of minting.
+ */
+async function mint(deps: UpstreamDeps, held?: GateState): Promise<GateState> {
   const { env, kv } = deps
   const memo = memoOf(deps)
-  const shared = await kvGet<StoredAccessToken>(kv, ACCESS_TOKEN_KEY)
-  if (shared && shared.expires_at - REUSE_MARGIN_MS > Date.now()) {
-    memo.token = shared
-    return shared.access_token
-  }
   if (!env.SPOTIFY_CLIENT_ID || !env.SPOTIFY_CLIENT_SECRET || !env.SPOTIFY_REFRESH_TOKEN) {
     throw authFailed('Spotify credentials are not configured (SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET, SPOTIFY_REFRESH_TOKEN).')
   }
   const origin = await fingerprint(env.SPOTIFY_REFRESH_TOKEN)
-  const rotated = await kvGet<StoredRefreshToken>(kv, REFRESH_TOKEN_KEY)
-  const refreshToken = rotated?.origin === origin ? rotated.refresh_token : env.SPOTIFY_REFRESH_TOKEN
+  const heldRefresh = held?.origin === origin ? held.refresh_token : undefined
+  const shared = await kvGet<StoredAccessToken>(kv, ACCESS_TOKEN_KEY)
+  if (shared && shared.expires_at - REUSE_MARGIN_MS > Date.now()) {
+    memo.token = shared
+    return { ...shared, ...(heldRefresh ? { refresh_token: heldRefresh, origin } : {}) }
+  }
+  const rotated = heldRefresh ? undefined : await kvGet<StoredRefreshToken>(kv, REFRESH_TOKEN_KEY)
+  const refreshToken = heldRefresh ?? (rotated?.origin === origin ? rotated.refresh_token : env.SPOTIFY_REFRESH_TOKEN)
 
   const response = await deps.fetch(env.SPOTIFY_TOKEN_URL, {
     method: 'POST',
@@ -75,32 +88,60 @@ async function mint(deps: UpstreamDeps): Promise<string> {
     throw authFailed('Spotify answered the token request without an access token.', response.status)
   }
   memo.token = { access_token: minted, expires_at: Date.now() + expiresIn * 1000 }
+  const next = typeof body?.refresh_token === 'string' ? body.refresh_token : refreshToken
   const writes: Promise<unknown>[] = [kv.put(ACCESS_TOKEN_KEY, JSON.stringify(memo.token), { expirationTtl: Math.max(60, expiresIn) })]
-  if (typeof body?.refresh_token === 'string' && body.refresh_token !== refreshToken) {
-    const stored: StoredRefreshToken = { refresh_token: body.refresh_token, origin }
+  if (next !== refreshToken) {
+    const stored: StoredRefreshToken = { refresh_token: next, origin }
     writes.push(kv.put(REFRESH_TOKEN_KEY, JSON.stringify(stored)))
   }
   // A lost write only costs another mint later; the rotated refresh token is retried on the next mint too.
+  // (With a gate, the gate's storage holds it first; KV is for isolates that cannot reach the gate.)
   await Promise.allSettled(writes)
-  return minted
+  return { ...memo.token, refresh_token: next, origin }
+}
+
+/** Through the account's gate: its token, or one minted here while every other isolate waits. */
+async function viaGate(deps: UpstreamDeps, gate: NonNullable<UpstreamDeps['gate']>): Promise<string> {
+  const memo = memoOf(deps)
+  const token = await gate.sharedToken(Date.now() + REUSE_MARGIN_MS, async (held) => {
+    const state = await mint(deps, isGateState(held?.state) ? held.state : undefined)
+    return { state, validUntil: state.expires_at }
+  })
+  if (!isGateState(token.state)) throw authFailed('The provider gate holds no Spotify token.')
+  memo.token = { access_token: token.state.access_token, expires_at: token.state.expires_at }
+  return token.state.access_token
 }
 
 /**
- * A Spotify access token: from this isolate, else from KV (shared by all isolates), else minted
- * with the refresh token. Reused until 60 s before expiry; concurrent callers share one mint.
+ * A Spotify access token: from this isolate, else from the account's gate (which holds it, and
+ * the rotated refresh token, for every isolate; one mint at a time), else — without a gate or when
+ * it cannot be asked — from KV or minted here. Reused until 60 s before expiry; concurrent callers
+ * in one isolate share one request.
  */
 export async function accessToken(deps: UpstreamDeps): Promise<string> {
   const memo = memoOf(deps)
   if (memo.token && memo.token.expires_at - REUSE_MARGIN_MS > Date.now()) return memo.token.access_token
   if (Date.now() < memo.reauthorizeUntil) throw reauthorizationRequired()
-  memo.minting ??= mint(deps).finally(() => {
+  const gate = deps.gate
+  memo.minting ??= (async () => {
+    if (gate && !gate.fellBack) {
+      try {
+        return await viaGate(deps, gate)
+      } catch (err) {
+        if (!(err instanceof GateUnavailable)) throw err
+      }
+    }
+    return (await mint(deps)).access_token
+  })().finally(() => {
     memo.minting = undefined
   })
   return memo.minting
 }
 
-/** Drops the current access token everywhere, after Spotify refused it. */
-export async function forgetAccessToken(deps: Pick<UpstreamDeps, 'isolate' | 'kv'>): Promise<void> {
-  memoOf(deps).token = undefined
-  await deps.kv.delete(ACCESS_TOKEN_KEY).catch(() => {})
+/** Drops the current access token everywhere (this isolate, the gate, KV), after Spotify refused it. */
+export async function forgetAccessToken(deps: Pick<UpstreamDeps, 'isolate' | 'kv' | 'gate'>): Promise<void> {
+  const memo = memoOf(deps)
+  const refused = memo.token
+  memo.token = undefined
+  await Promise.all([deps.kv.delete(ACCESS_TOKEN_KEY).catch(() => {}), refused && deps.gate ? deps.gate.forgetToken(refused.expires_at) : undefined])
 }

@@ -6,6 +6,7 @@ export const meta = {
   title: 'Sync',
   secrets: ['SYNC_API_KEY'],
   assetIdParam: 'id',
+  accountSecret: 'SYNC_API_KEY',
   defaults: {
     assumedMediaLifetimeS: 3600,
     // Sync stores media in S3, behind CloudFront or its own hosts.
