@@ -24,7 +24,7 @@ import { missSection } from './bench/miss.mjs'
 import { childEnv, environmentFacts, runScript, stopAll, tmpDir } from './bench/processes.mjs'
 import { printTable, readmeSection, targetRows, updateReadme } from './bench/report.mjs'
 import { ROOT, RUN_DEADLINE_MS, SETTINGS, TARGETS, WRANGLER } from './bench/settings.mjs'
-import { startBaseline, startGateway, waitReady } from './bench/targets.mjs'
+import { startBaseline, startGateway, startPeer, waitReady } from './bench/targets.mjs'
 import { benchId, bodyOf, startUpstream } from './bench/upstream.mjs'
 
 const SECTIONS = ['hit', 'miss', 'zipf', 'coalesce', 'memory', 'bundle', 'isolates']
@@ -71,7 +71,8 @@ async function measure({ want, gatewayConfig }, results) {
   const t = {}
   if (['hit', 'miss', 'zipf', 'coalesce'].some(want)) t.memory = await startGateway('gateway', gatewayConfig, upstreamPort)
   if (['hit', 'zipf', 'coalesce'].some(want)) t.edge = await startGateway('gateway-memory-off', gatewayConfig, upstreamPort, { MEMORY_CACHE_MAX_ENTRIES: '0' })
-  if (want('hit')) t.baseline = await startBaseline('baseline', bodyOf(hitId), `/sync/v2/assets/${hitId}`)
+  if (['hit', 'miss'].some(want)) t.baseline = await startBaseline('baseline', bodyOf(hitId), `/sync/v2/assets/${hitId}`, upstreamPort)
+  if (want('hit')) t.peer = await startPeer('peer-unkey', upstreamPort, `/sync/v2/assets/${hitId}`)
   console.log(
     `servers: upstream :${upstreamPort} (${SETTINGS.upstreamLatencyMs} ms); wrangler dev ${Object.values(t)
       .map((x) => `${x.name} :${x.port}`)
@@ -82,7 +83,10 @@ async function measure({ want, gatewayConfig }, results) {
   if (want('hit')) {
     console.log(`hit: ${SETTINGS.rounds} alternated rounds of ${SETTINGS.roundS} s, ${SETTINGS.connections} connections`)
     results.hit = await hitSection(t, hitId)
-    console.log(`  memory ${results.hit.memory.ratio}, Cache API ${results.hit.edge.ratio} (floor ${results.hit.cacheApiFloor.ratio}) of bare Hono`)
+    const h = results.hit
+    console.log(
+      `  memory ${h.memory.ratio}, peer ${h.peer.ratio}, Cache API ${h.edge.ratio} (floor ${h.cacheApiFloor.ratio}) of bare Hono; memory ${h.memoryVsPeer.ratio} of the peer`,
+    )
   }
   if (want('miss')) {
     console.log(`miss: ${SETTINGS.miss.samples} sequential cold lookups`)

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Coalescer } from '../src/cache/coalescing'
+import { NO_DIRECTIVES } from '../src/cache/directives'
 import type { CacheEntry } from '../src/cache/entry'
 import { MemoryTier } from '../src/cache/memory-tier'
 import type { Store } from '../src/cache/stores'
@@ -80,6 +81,63 @@ describe('tiers', () => {
     const response = await call(FRAMEIO, { key })
     expect(response.status).toBe(403)
     expect(response.headers.get('cache-status')).toBeNull()
+  })
+})
+
+describe('reading the shared tiers', () => {
+  const now = Date.now()
+  const record: CacheEntry = {
+    v: 1,
+    kind: 'record',
+    body: '{"id":"x"}',
+    etag: '"x"',
+    state: 'ready',
+    storedAt: now,
+    freshUntil: now + 60_000,
+    staleUntil: now + 120_000,
+    staleIfErrorUntil: now + 180_000,
+  }
+  /** A tier whose reads wait until `answer` is called, recording when each read started. */
+  const slowTier = (name: 'edge' | 'kv', held: CacheEntry | undefined, started: string[]) => {
+    let answer: () => void = () => {}
+    const answered = new Promise<void>((r) => (answer = r))
+    const store: Store = {
+      name,
+      get: async () => {
+        started.push(name)
+        await answered
+        return held
+      },
+      put: async () => {},
+      delete: async () => {},
+    }
+    return { store, answer }
+  }
+  const cacheOver = (edge: Store, kv: Store) =>
+    new TieredCache({ memory: undefined, stores: [edge, kv], coalescer: new Coalescer(), waitUntil: () => {}, staleStatus: () => undefined })
+
+  it('asks KV only once the Cache API has missed, so an edge hit spends no KV read', async () => {
+    const started: string[] = []
+    const [edge, kv] = [slowTier('edge', undefined, started), slowTier('kv', undefined, started)]
+    const loaded = cacheOver(edge.store, kv.store).get('k', async () => ({ entry: record, headers: {} }), NO_DIRECTIVES)
+    await new Promise((r) => setTimeout(r, 0))
+    expect(started).toEqual(['edge']) // KV waits for the Cache API's answer
+    edge.answer()
+    await new Promise((r) => setTimeout(r, 0))
+    expect(started).toEqual(['edge', 'kv'])
+    kv.answer()
+    expect((await loaded).served).toEqual({ kind: 'fetched', fwd: 'miss' })
+  })
+
+  it('answers a Cache API hit from the Cache API without waiting for KV', async () => {
+    const started: string[] = []
+    const [edge, kv] = [slowTier('edge', record, started), slowTier('kv', undefined, started)]
+    const loaded = cacheOver(edge.store, kv.store).get('k', async () => ({ entry: record, headers: {} }), NO_DIRECTIVES)
+    edge.answer() // KV never answers
+    const outcome = await loaded
+    expect(started).toEqual(['edge'])
+    expect(outcome.served).toEqual({ kind: 'hit', tier: 'edge' })
+    expect(Object.keys(outcome.timings)).toEqual(['edge'])
   })
 })
 

@@ -54,6 +54,15 @@ describe('one JSON log line per request', () => {
     await callApp('/r/v1.k2.eyJhIjoxfQ.c2lnbmF0dXJl', { key: 'unused' })
     expect(accessLines().slice(before)[0]?.path).toBe('/r/[redacted]')
   })
+
+  it('redacts what the caller chose: a key-shaped request id, keys and signatures in the path', async () => {
+    const before = accessLines().length
+    const path = `/sync/v2/assets/${SAMPLE.video}/ae_presented_key_123?X-Amz-Signature=deadbeef`
+    await callApp(path, { init: { headers: { 'x-request-id': 'ae_caller_chosen_id' } } })
+    const line = accessLines().slice(before)[0]
+    expect(line?.request_id).toBe('[redacted]')
+    expect(line?.path).toBe(`/sync/v2/assets/${SAMPLE.video}/[redacted]?X-Amz-Signature=[redacted]`)
+  })
 })
 
 describe('log batching', () => {

@@ -52,12 +52,14 @@ async function hitMix(target, path) {
 
 /**
  * `baseline` answers `/sync/v2/assets/{id}` bare and `/cache-floor/…` from `caches.default`;
- * `memory` is the gateway as configured, `edge` the gateway with MEMORY_CACHE_MAX_ENTRIES=0.
+ * `peer` answers it from `@unkey/cache` (bench/peer-unkey); `memory` is the gateway as configured,
+ * `edge` the gateway with MEMORY_CACHE_MAX_ENTRIES=0.
  */
-export async function hitSection({ baseline, memory, edge }, hitId) {
+export async function hitSection({ baseline, peer, memory, edge }, hitId) {
   const path = assetPath(hitId)
   const targets = [
     { key: 'baseline', target: baseline, path },
+    { key: 'peer', target: peer, path },
     { key: 'floor', target: baseline, path: `/cache-floor${path}`, detail: 'edge' },
     { key: 'memory', target: memory, path, detail: 'memory' },
     { key: 'edge', target: edge, path, detail: 'edge' },
@@ -102,28 +104,32 @@ export async function hitSection({ baseline, memory, edge }, hitId) {
     medianCpuMsPerRequest: round(median(rounds[key].map((x) => x.cpuMsPerRequest)), 4),
     rounds: rounds[key],
   })
-  // Each round's ratio pairs it with the baseline round of the same rotation, minutes apart at most.
-  const versusBaseline = async (key) => {
-    const paired = rounds[key].map((x, i) => x.rps / rounds.baseline[i].rps)
-    const t = targets.find((x) => x.key === key)
-    // The same comparison in CPU time: the bare Worker's CPU per request ÷ this target's, i.e. the
-    // share of the bare Worker's throughput this target's cost allows on a CPU-bound machine.
-    const cpuPaired = rounds[key].map((x, i) => rounds.baseline[i].cpuMsPerRequest / x.cpuMsPerRequest)
+  // Each round's ratio pairs it with the reference's round of the same rotation, minutes apart at most.
+  const ratios = (key, ref) => {
+    const paired = rounds[key].map((x, i) => x.rps / rounds[ref][i].rps)
+    // The same comparison in CPU time: the reference's CPU per request ÷ this target's, i.e. the
+    // share of the reference's throughput this target's cost allows on a CPU-bound machine.
+    const cpuPaired = rounds[key].map((x, i) => rounds[ref][i].cpuMsPerRequest / x.cpuMsPerRequest)
     return {
       ratio: round(median(paired), 3),
       cpuRatio: round(median(cpuPaired), 3),
       cpuRatioPerRound: cpuPaired.map((x) => round(x, 3)),
       ratioPerRound: paired.map((x) => round(x, 3)),
-      ratioOfMedians: round(median(rounds[key].map((x) => x.rps)) / median(rounds.baseline.map((x) => x.rps)), 3),
-      ...summary(key),
-      answeredBy: await hitMix(t.target, t.path),
+      ratioOfMedians: round(median(rounds[key].map((x) => x.rps)) / median(rounds[ref].map((x) => x.rps)), 3),
     }
+  }
+  const versusBaseline = async (key) => {
+    const t = targets.find((x) => x.key === key)
+    return { ...ratios(key, 'baseline'), ...summary(key), answeredBy: await hitMix(t.target, t.path) }
   }
   return {
     hitId,
     bodyBytes: Buffer.byteLength(bodyOf(hitId)),
     baseline: summary('baseline'),
     memory: await versusBaseline('memory'),
+    // The gateway's memory hits ÷ the @unkey/cache peer's hits, round by round.
+    memoryVsPeer: ratios('memory', 'peer'),
+    peer: await versusBaseline('peer'),
     edge: await versusBaseline('edge'),
     cacheApiFloor: await versusBaseline('floor'),
     upstreamCallsDuringRounds,

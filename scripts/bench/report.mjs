@@ -24,9 +24,23 @@ export function targetRows(r) {
       met: met ? `met, ${stretch}` : 'not met',
     })
   }
+  /** A ratio against one target; `of` names the reference's median throughput, when it has one. */
+  const ratioRow = (what, x, target, of) =>
+    rows.push({
+      what,
+      target: target === undefined ? '— (reference)' : `≥ ${target.toFixed(2)}`,
+      measured: `${x.ratio.toFixed(2)} (rounds ${spread(x.ratioPerRound)}${of ? `; ${rps(of[0])} vs ${rps(of[1])}` : ''})${cpu(x)}`,
+      met: target === undefined ? '—' : x.ratio >= target ? 'met' : 'not met',
+    })
   if (r.hit) {
-    hitRow('Cache hits from isolate memory ÷ bare Hono', r.hit.memory)
-    hitRow('Cache hits from the Cache API (memory tier off) ÷ bare Hono', r.hit.edge)
+    const h = r.hit
+    // Results from before issue 18 have no peer: their memory row keeps the target they were run against.
+    if (h.peer) {
+      ratioRow('Cache hits from isolate memory ÷ bare Hono', h.memory, TARGETS.memoryHitRatio, [h.memory.medianRps, h.baseline.medianRps])
+      ratioRow('Cache hits from isolate memory ÷ `@unkey/cache` peer', h.memoryVsPeer, TARGETS.memoryVsPeerRatio, [h.memory.medianRps, h.peer.medianRps])
+      ratioRow('Reference: `@unkey/cache` peer (memory store, SWR, bearer check) ÷ bare Hono', h.peer, undefined, [h.peer.medianRps, h.baseline.medianRps])
+    } else hitRow('Cache hits from isolate memory ÷ bare Hono', h.memory)
+    hitRow('Cache hits from the Cache API (memory tier off) ÷ bare Hono', h.edge)
     const f = r.hit.cacheApiFloor
     rows.push({
       what: 'Reference: bare Hono reading the body from `caches.default` ÷ bare Hono',
@@ -63,6 +77,16 @@ export function targetRows(r) {
       measured: `${r.miss.addedMs.p50.toFixed(1)} / ${r.miss.addedMs.p99.toFixed(1)} ms (whole miss ${r.miss.totalMs.p50.toFixed(1)} / ${r.miss.totalMs.p99.toFixed(1)} ms)`,
       met: '—',
     })
+    const o = r.miss.overBareProxyMs
+    if (o) {
+      const p = r.miss.bareProxy
+      rows.push({
+        what: 'Latency a miss adds over a bare proxy Worker (fetch the upstream, return it), p50 / p99',
+        target: `p50 ≤ ${TARGETS.missOverProxyP50Ms} ms`,
+        measured: `${o.p50.toFixed(1)} / ${o.p99.toFixed(1)} ms (the proxy adds ${p.addedMs.p50.toFixed(1)} / ${p.addedMs.p99.toFixed(1)} ms over the upstream)`,
+        met: o.p50 <= TARGETS.missOverProxyP50Ms ? 'met' : 'not met',
+      })
+    }
   }
   if (r.isolates) {
     const x = r.isolates
@@ -152,13 +176,14 @@ function cacheApiNote(results) {
 
 export function readmeSection(results, rows) {
   const { environment: e, settings: s } = results
+  const peer = results.hit?.peer ? ' and against a Hono Worker answering it from `@unkey/cache` (`bench/peer-unkey`), alternated in the same rounds' : ''
   const noise = results.hit ? ` Other processes used a median ${Math.round(results.hit.foreignCpuMedian * 100)}% of the CPU during the hit rounds.` : ''
   return [
     '<!-- bench:start -->',
     `\`npm run bench\` on ${results.finishedAt.slice(0, 10)} (${e.cpus} × ${e.cpuModel}, Node ${e.node}, wrangler ${e.wrangler}, ${Math.round(results.durationS)} s): ` +
       `every Worker runs in workerd under \`wrangler dev\`, and Sync is a loopback upstream answering in ${s.upstreamLatencyMs} ms. ` +
       `Hit ratios come from autocannon (${s.connections} connections, ${s.rounds} alternated rounds of ${s.roundS} s per Worker) against a bare ` +
-      `Hono Worker answering the same body (\`bench/baseline\`), as the median of the per-round ratios (their range in brackets: the noise of a shared machine).${noise} ` +
+      `Hono Worker answering the same body (\`bench/baseline\`)${peer}, as the median of the per-round ratios (their range in brackets: the noise of a shared machine).${noise} ` +
       "The Cache API is Miniflare's local one, so its rows describe this machine more than a Cloudflare data centre. " +
       'All numbers: [`bench/results.json`](../bench/results.json).',
     '',

@@ -25,8 +25,14 @@ export const SETTINGS = {
 }
 
 export const TARGETS = {
+  // Cache API hits ÷ the bare Worker (issue 8).
   hitRatio: 0.85,
   hitRatioStretch: 0.95,
+  // Memory hits ÷ the bare Worker and ÷ the @unkey/cache peer (issue 18).
+  memoryHitRatio: 0.95,
+  memoryVsPeerRatio: 1.0,
+  // Milliseconds a miss may add (p50) over the bare proxy Worker (issue 18).
+  missOverProxyP50Ms: 5,
   bundleGzipKiB: 64,
 }
 

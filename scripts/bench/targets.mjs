@@ -69,15 +69,25 @@ export async function isolateHeapBytes(target) {
   }
 }
 
-/** The gateway (`config`) on its development entry (the dev key), its Sync provider pointed at the loopback upstream. */
-export async function startGateway(name, config, upstreamPort, vars = {}) {
+/**
+ * The gateway (`config`) on its development entry (the dev key), its Sync provider pointed at the
+ * loopback upstream. `flags`: more wrangler dev flags (the profiler's `--minify=false`).
+ */
+export async function startGateway(name, config, upstreamPort, vars = {}, flags = []) {
   const all = { DEV_GATEWAY_KEY: DEV_KEY, SYNC_BASE_URL: `http://127.0.0.1:${upstreamPort}`, SYNC_API_KEY: UPSTREAM_KEY, ...vars }
-  return start(name, await devArgs(config, all, [join(ROOT, 'src', 'dev.ts')]), '/healthz')
+  return start(name, await devArgs(config, all, [join(ROOT, 'src', 'dev.ts'), ...flags]), '/healthz')
 }
 
-/** The bare Hono Worker (bench/baseline), answering `body`. */
-export async function startBaseline(name, body, readyPath) {
-  return start(name, await devArgs(join(ROOT, 'bench', 'baseline', 'wrangler.toml'), { BENCH_BODY: body }), readyPath)
+/** The bare Hono Worker (bench/baseline), answering `body`; its bare proxy route forwards to the upstream on `upstreamPort`. */
+export async function startBaseline(name, body, readyPath, upstreamPort) {
+  const vars = { BENCH_BODY: body, UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, UPSTREAM_KEY }
+  return start(name, await devArgs(join(ROOT, 'bench', 'baseline', 'wrangler.toml'), vars), readyPath)
+}
+
+/** The `@unkey/cache` peer (bench/peer-unkey): the same route behind the development key, loading misses from the upstream. */
+export async function startPeer(name, upstreamPort, readyPath) {
+  const vars = { PEER_TOKEN: DEV_KEY, UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, UPSTREAM_KEY }
+  return start(name, await devArgs(join(ROOT, 'bench', 'peer-unkey', 'wrangler.toml'), vars), readyPath)
 }
 
 /** Resolves once `target` answers its ready path with 200; fails if wrangler exits or takes too long. */

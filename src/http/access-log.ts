@@ -1,6 +1,9 @@
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from './app-env'
 
+/** Methods written as they are; any other token the caller sent is redacted like the path. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
 /** What routes tell the access log beyond the response itself. */
 export type LogFacts = { provider?: string; code?: string; upstream_status?: number }
 
@@ -8,6 +11,8 @@ export type LogFacts = { provider?: string; code?: string; upstream_status?: num
  * One JSON line per request: request id, route, provider, cache status, upstream status and time,
  * duration; credentials, gateway keys, link tokens and signed-URL secrets redacted. Written after
  * the answer in batches (see `LogBuffer`), so a cache hit neither waits on nor pays for a log call.
+ * Only what the caller chose (path, request id, an unusual method) goes through the redactor;
+ * every other field is the gateway's own words and numbers.
  */
 export const accessLog = () =>
   createMiddleware<AppEnv>(async function accessLog(c, next) {
@@ -20,12 +25,13 @@ export const accessLog = () =>
     const timing = c.res.headers.get('server-timing') ?? ''
     const upstreamMs = /upstream;dur=([\d.]+)/.exec(timing)?.[1]
     const url = c.req.url
+    const method = c.req.method
     const line = {
       level: c.res.status >= 500 ? 'error' : 'info',
-      request_id: c.var.requestId,
-      method: c.req.method,
+      request_id: redactor.text(c.var.requestId, c.env),
+      method: KNOWN_METHODS.has(method) ? method : redactor.text(method, c.env),
       route: c.req.routePath,
-      path: redactor.url(url.slice(url.indexOf('/', url.indexOf('//') + 2))),
+      path: redactor.text(redactor.url(url.slice(url.indexOf('/', url.indexOf('//') + 2))), c.env),
       status: c.res.status,
       provider: facts.provider,
       code: facts.code,
@@ -35,5 +41,5 @@ export const accessLog = () =>
       gate: /gate;desc="(\w+)"/.exec(timing)?.[1],
       duration_ms: Date.now() - start,
     }
-    isolate.log.write(redactor.text(JSON.stringify(line), c.env), (p) => c.executionCtx.waitUntil(p), services.config.log)
+    isolate.log.write(JSON.stringify(line), (p) => c.executionCtx.waitUntil(p), services.config.log)
   })

@@ -39,14 +39,26 @@ export function serverTiming(timings: Timings, gate?: string): string {
   return parts.join(', ')
 }
 
-/** The headers every answer from the cache carries: ETag, Cache-Status, Age, Cache-Control, Server-Timing. */
-export function cacheHeaders(outcome: CacheOutcome, now: number): Headers {
-  const { entry } = outcome
-  const headers = new Headers(outcome.headers)
-  headers.set('etag', entry.etag)
-  headers.set('cache-status', cacheStatusOf(outcome.served, entry, now))
-  headers.set('age', String(Math.max(0, Math.floor((now - entry.storedAt) / 1000))))
-  headers.set('cache-control', `private, max-age=${freshForS(entry, now)}`)
-  headers.set('server-timing', serverTiming(outcome.timings, outcome.gate))
+const CONTENT_TYPE = 'application/json; charset=utf-8'
+const MEMORY_HIT_STATUS = `${NAME}; hit; detail=memory; ttl=`
+
+/**
+ * The headers every answer from the cache carries: ETag, Cache-Status, Age, Cache-Control,
+ * Server-Timing (and Content-Type when `body`), as one plain object for `new Response`: a memory
+ * hit formats only its ttl, Age and max-age.
+ */
+export function cacheHeaders(outcome: CacheOutcome, now: number, body = false): Record<string, string> {
+  const { entry, served } = outcome
+  const freshS = freshForS(entry, now)
+  const memory = served.kind === 'hit' && served.tier === 'memory'
+  const headers: Record<string, string> = {
+    ...outcome.headers,
+    etag: entry.etag,
+    'cache-status': memory ? MEMORY_HIT_STATUS + freshS : cacheStatusOf(served, entry, now),
+    age: String(Math.max(0, Math.floor((now - entry.storedAt) / 1000))),
+    'cache-control': `private, max-age=${freshS}`,
+    'server-timing': memory && outcome.timings.memory === 0 && !outcome.gate ? MEMORY_TIMING : serverTiming(outcome.timings, outcome.gate),
+  }
+  if (body) headers['content-type'] = CONTENT_TYPE
   return headers
 }

@@ -2,8 +2,9 @@ import { createMiddleware } from 'hono/factory'
 import { assetTag } from '../cache/keys'
 import { edgeStore, kvStore, type Store } from '../cache/stores'
 import { TieredCache } from '../cache/tiered-cache'
+import type { Config } from '../config'
 import { type LookupDeps, staleStatus } from '../lookup'
-import type { AppEnv, Gateway } from './app-env'
+import type { AppEnv, Gateway, Services } from './app-env'
 
 const storesByGateway = new WeakMap<Gateway, WeakMap<object, readonly [Store, Store]>>()
 
@@ -37,9 +38,32 @@ export function lookupDeps(gateway: Gateway, env: Env, waitUntil: (p: Promise<un
   }
 }
 
-/** Builds the per-request services once, from `c.env`, for every route. */
+/**
+ * One request's services. The lookup services are built on first use: a request answered from
+ * isolate memory (or by a route that looks nothing up) builds none. A class, so every request's
+ * object has one shape and the getter lives on the prototype.
+ */
+class RequestServices implements Services {
+  private deps: LookupDeps | undefined
+  readonly config: Config
+
+  constructor(
+    readonly gateway: Gateway,
+    private readonly env: Env,
+    private readonly ctx: { waitUntil(promise: Promise<unknown>): void },
+  ) {
+    this.config = gateway.config(env)
+  }
+
+  get lookup(): LookupDeps {
+    this.deps ??= lookupDeps(this.gateway, this.env, (p) => this.ctx.waitUntil(p))
+    return this.deps
+  }
+}
+
+/** Gives every route its services, from `c.env`. */
 export const services = (gateway: Gateway) =>
   createMiddleware<AppEnv>(async function services(c, next) {
-    c.set('services', { gateway, config: gateway.config(c.env), lookup: lookupDeps(gateway, c.env, (p) => c.executionCtx.waitUntil(p)) })
+    c.set('services', new RequestServices(gateway, c.env, c.executionCtx))
     await next()
   })

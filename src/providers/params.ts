@@ -56,6 +56,7 @@ export function setQuery(query: URLSearchParams, name: string, allowed: readonly
 
 /** Refuses query parameters the provider's spec does not declare, so typos don't pass silently. */
 export function onlyKnownQuery(query: URLSearchParams, known: readonly string[]): void {
+  if (query.size === 0) return // most lookups: no iterator to make
   for (const name of query.keys()) {
     if (!known.includes(name)) {
       throw new ApiError('unknown_query_parameter', `Unknown query parameter ${describe(name)}; allowed: ${known.join(', ') || 'none'}.`, {

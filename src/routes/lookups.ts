@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { parseDirectives } from '../cache/directives'
-import type { CacheOutcome } from '../cache/tiered-cache'
+import { type CacheOutcome, memoryHit } from '../cache/tiered-cache'
 import type { AppEnv } from '../http/app-env'
 import { gatewayAuth, requireProviderScope } from '../http/auth'
 import { cacheHeaders } from '../http/cache-headers'
@@ -16,11 +16,13 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
 
 /** The answer for a cached record: its body as the provider sent it, plus the cache's headers. */
 function assetResponse(outcome: CacheOutcome, ifNoneMatch: string | undefined): Response {
-  const headers = cacheHeaders(outcome, Date.now())
-  if (matches(ifNoneMatch, outcome.entry.etag)) return new Response(null, { status: 304, headers })
-  headers.set('content-type', 'application/json; charset=utf-8')
-  return new Response(outcome.entry.body, { status: 200, headers })
+  const now = Date.now()
+  if (matches(ifNoneMatch, outcome.entry.etag)) return new Response(null, { status: 304, headers: cacheHeaders(outcome, now) })
+  return new Response(outcome.entry.body, { status: 200, headers: cacheHeaders(outcome, now, true) })
 }
+
+/** The query of a request without one: shared, as adapters only read the query they parse. */
+const NO_QUERY = new URLSearchParams()
 
 /** The mirror routes: `/<provider>` + the provider's own get-asset path, one per adapter, each behind a gateway key. */
 export function lookupRoutes(providers: ProviderRegistry) {
@@ -33,12 +35,13 @@ export function lookupRoutes(providers: ProviderRegistry) {
       requireProviderScope(c.var.key, adapter.name)
       const url = c.req.url
       const at = url.indexOf('?')
-      const key = adapter.parse(c.req.param(), new URLSearchParams(at < 0 ? '' : url.slice(at + 1)))
+      const key = adapter.parse(c.req.param(), at < 0 ? NO_QUERY : new URLSearchParams(url.slice(at + 1)))
       const directives = parseDirectives(c.req.header('cache-control'))
-      const deps = c.var.services.lookup
-      // The hot path: a fresh entry in isolate memory is answered without awaiting anything.
-      const hit = directives.revalidate ? undefined : deps.cache.memoryHit(key.cacheKey, Date.now())
-      const outcome = hit ?? (await lookupAsset(deps, adapter, key, directives))
+      const { gateway, config } = c.var.services
+      // The hot path: a fresh entry in isolate memory is answered without awaiting anything (nor
+      // building the lookup services).
+      const hit = directives.revalidate ? undefined : memoryHit(gateway.isolate.memoryTier(config.memory), key.cacheKey, Date.now())
+      const outcome = hit ?? (await lookupAsset(c.var.services.lookup, adapter, key, directives))
       if (outcome.entry.kind === 'not_found') throw notFoundError(adapter, outcome)
       return assetResponse(outcome, c.req.header('if-none-match'))
     })

@@ -7,8 +7,11 @@ import { Hono } from 'hono'
  *
  * `/cache-floor/…` is a second yardstick, for Cache API hits: the same body read back from
  * `caches.default` and nothing else, so the bench can show what the local Cache API itself costs.
+ *
+ * `/proxy/…` is the yardstick for misses: the upstream's answer fetched and returned as it is, so
+ * the bench can tell what a gateway miss adds beyond one Worker-to-upstream round trip.
  */
-type Bindings = { BENCH_BODY: string }
+type Bindings = { BENCH_BODY: string; UPSTREAM_URL: string; UPSTREAM_KEY: string }
 
 let record: unknown // parsed once per isolate, as the gateway's memory tier holds its body once
 
@@ -27,5 +30,7 @@ app.get('/cache-floor/sync/v2/assets/:id', async (c) => {
   c.executionCtx.waitUntil(caches.default.put(key, put))
   return c.body(c.env.BENCH_BODY, 200, { 'content-type': 'application/json', 'cache-status': 'floor; fwd=miss' })
 })
+
+app.get('/proxy/sync/v2/assets/:id', (c) => fetch(`${c.env.UPSTREAM_URL}/v2/assets/${c.req.param('id')}`, { headers: { 'x-api-key': c.env.UPSTREAM_KEY } }))
 
 export default app satisfies ExportedHandler<Bindings>
