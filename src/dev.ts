@@ -15,7 +15,7 @@ import { createWorker } from './worker'
 export const DEV_KEY_RECORD: KeyRecord = {
   id: 'dev',
   name: 'sandbox development key',
-  scopes: { providers: ['*'], links: true, admin: true },
+  scopes: { providers: ['*'], links: true, admin: true, events: true },
   created_at: '1970-01-01T00:00:00Z',
 }
 

@@ -3,6 +3,7 @@ import { type CacheEntry, strongEtag } from './cache/entry'
 import { notFoundWindows, recordWindows } from './cache/policy'
 import { type CacheOutcome, type Loaded, LoadFailedError, NotCachedError, type TieredCache } from './cache/tiered-cache'
 import type { Config } from './config'
+import type { EventSink } from './events/emit'
 import { notePending } from './freshness/pending-recheck'
 import { cacheStatusOf } from './http/cache-headers'
 import { ApiError } from './http/errors'
@@ -19,6 +20,8 @@ export type LookupDeps = {
   config: Config
   providers: ProviderRegistry
   waitUntil: (p: Promise<unknown>) => void
+  /** Where asset changes are reported (webhook subscribers' events). */
+  events?: EventSink
 }
 
 /** Upstream failures a stale copy may stand in for (the provider's "no such asset" is not one). */

@@ -39,6 +39,7 @@ const LOG_FORBIDDEN: [string, RegExp][] = [
   ['gateway key', /\bae_[A-Za-z0-9_-]{8,}/],
   ['bearer credential', /\bBearer\s+(?!\[redacted\])\S+/i],
   ['link token', /\/r\/(?!\[redacted\])v\d+\.[A-Za-z0-9_-]+\./],
+  ['webhook signing secret', /\bwhsec_[A-Za-z0-9+/=]{8,}/],
   ['signed-URL secret', /[?&](Signature|X-Amz-Signature|X-Goog-Signature|sig|verify|token)=(?!\[redacted\])[^&"\s]+/i],
 ]
 
