@@ -6,7 +6,7 @@ import { signFrameioWebhook } from '../src/providers/frameio/webhook'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
 import { receiver, TestQueue } from './events-pipeline'
-import { adapterOf, createKey, currentSandbox, DEV_KEY, expectProblem, ORIGIN, resetState, run } from './helpers'
+import { adapterOf, createKey, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN, resetState, run } from './helpers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
@@ -101,16 +101,47 @@ describe('asset events reach a subscriber, signed (verified with the standardweb
     })
   })
 
-  it('a refresh that finds a new ETag is an event; one change seen by several sources is one event', async () => {
+  it('a refresh that finds a new ETag is an event; re-signed media URLs alone are not', async () => {
     const sub = await subscribe({ providers: ['frameio'] })
     await api(FRAMEIO_IMAGE)
+    await api(FRAMEIO_IMAGE, { headers: { 'cache-control': 'no-cache' } }) // new signatures, same record
+    const quiet = receiver(() => [sub.secret])
+    await queue.drain(quiet.fetcher)
+    expect(quiet.calls()).toBe(0)
     currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
     await api(FRAMEIO_IMAGE, { headers: { 'cache-control': 'no-cache' } }) // a revalidation sees the change…
-    await frameioWebhook('asset.updated', SAMPLE.image) // …and so does the provider's webhook
+    await frameioWebhook('asset.updated', SAMPLE.image) // …and so does the provider's webhook, later
     await api(FRAMEIO_IMAGE, { headers: { 'cache-control': 'no-cache' } }) // no change since
     const hook = receiver(() => [sub.secret])
     await queue.drain(hook.fetcher)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
+    expect((hook.received[0]?.event.record as { label?: string } | undefined)?.label).toBe('needs_review')
+  })
+
+  it('one change seen by sources in two isolates at once is one event (the KV mark)', async () => {
+    const sub = await subscribe({ providers: ['gumnut'] })
+    const adapter = adapterOf('gumnut')
+    const entry = (description: string) =>
+      ({
+        v: 1,
+        kind: 'record',
+        body: JSON.stringify({ id: 'asset_twice', description }),
+        etag: `"${description}"`,
+        state: 'ready',
+        storedAt: Date.now(),
+        freshUntil: 0,
+        staleUntil: 0,
+        staleIfErrorUntil: 0,
+      }) as const
+    const first = queue.cronDeps().deps
+    freshIsolate() // another isolate: its own memory of what it announced
+    const second = queue.cronDeps().deps
+    await first.events?.changed(adapter, { asset_id: 'asset_twice' }, entry('old'), entry('new'), false)
+    await second.events?.changed(adapter, { asset_id: 'asset_twice' }, entry('old'), entry('new'), false)
+    expect(queue.pending).toHaveLength(1)
+    const hook = receiver(() => [sub.secret])
+    await queue.drain(hook.fetcher)
+    expect(hook.received).toHaveLength(1)
   })
 
   it('no event for a first lookup, and none for providers or types not subscribed', async () => {

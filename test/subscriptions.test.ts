@@ -1,6 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
+import { createApp } from '../src/app'
 import { destinationProblem } from '../src/events/destination'
+import { IsolateState } from '../src/isolate-state'
+import { PROVIDERS } from '../src/providers'
 import { receiver, TestQueue } from './events-pipeline'
 import { createKey, DEV_KEY, expectProblem, ORIGIN, resetState, run } from './helpers'
 import { captured } from './setup/leak-scan'
@@ -125,6 +129,26 @@ describe('subscriptions API', () => {
 })
 
 describe('destinations', () => {
+  it('the production entry refuses http and private destinations, and takes a public https one', async () => {
+    const key = await createKey({ events: true })
+    const { app } = createApp({ providers: PROVIDERS, isolate: new IsolateState(), edgeNamespace: `test-${crypto.randomUUID()}` })
+    const post = async (url: string) => {
+      const ctx = createExecutionContext()
+      const request = new Request(`${ORIGIN}/subscriptions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url }),
+      })
+      const response = await app.fetch(request, env, ctx)
+      await waitOnExecutionContext(ctx)
+      return response
+    }
+    await expectProblem(await post('http://hooks.example.com/in'), 422, 'invalid_destination')
+    await expectProblem(await post('https://169.254.169.254/latest'), 422, 'invalid_destination')
+    await expectProblem(await post('https://localhost:8790/'), 422, 'invalid_destination')
+    expect((await post('https://hooks.example.com/in')).status).toBe(201)
+  })
+
   it('production: https on a public host only', () => {
     expect(destinationProblem('https://hooks.example.com/in', false)).toBeUndefined()
     expect(destinationProblem('https://203.0.113.7/in', false)).toBeUndefined()
