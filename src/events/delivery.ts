@@ -39,13 +39,18 @@ function wants(meta: SubscriptionMeta, key: KeyRecord | null, event: AssetEvent)
   return meta.providers.includes(event.provider) && meta.types.includes(event.type as AssetEventType) && hasProviderScope(key, event.provider)
 }
 
-/** One event → one delivery message per subscription that wants it (keys checked once per batch). */
-async function fanOut(deps: Deps, message: PackedMessage, keys: Map<string, Promise<KeyRecord | null>>): Promise<void> {
+/** What one batch reads once for all its fan-outs: the subscriptions, and their keys as they are now. */
+type BatchLookups = { subscriptions?: ReturnType<typeof listSubscriptionMetas>; keys: Map<string, Promise<KeyRecord | null>> }
+
+/** One event → one delivery message per subscription that wants it. */
+async function fanOut(deps: Deps, message: PackedMessage, batch: BatchLookups): Promise<void> {
   const kv = deps.env.ASSET_KV
   const event = await eventOf(kv, message)
   if (!event) return
   const targets: string[] = []
-  for (const { id, meta } of await listSubscriptionMetas(kv)) {
+  const { keys } = batch
+  batch.subscriptions ??= listSubscriptionMetas(kv)
+  for (const { id, meta } of await batch.subscriptions) {
     let key = keys.get(meta.key_digest)
     if (!key) {
       key = keyOf(deps, meta.key_digest)
@@ -148,14 +153,14 @@ function isPacked(body: unknown): body is PackedMessage {
 
 /** The Worker's `queue` handler for the events queue: fan-outs and deliveries, each message on its own. */
 export async function consumeEvents(deps: Deps, batch: MessageBatch<unknown>): Promise<void> {
-  const keys = new Map<string, Promise<KeyRecord | null>>()
+  const lookups: BatchLookups = { keys: new Map() }
   await Promise.all(
     batch.messages.map(async (message) => {
       const body = message.body
       if (!isPacked(body)) return message.ack() // not ours: dropped rather than retried forever
       try {
         if (body.kind === 'event') {
-          await fanOut(deps, body, keys)
+          await fanOut(deps, body, lookups)
           message.ack()
         } else {
           await deliver(deps, message, body)
