@@ -7,6 +7,7 @@ import type { ProviderAdapter, ProviderEvent } from '../providers/types'
  * Applies one provider event in this data centre: removes every cached variant of the asset from
  * memory, the Cache API and KV; then re-fetches it (re-warming KV for every data centre) or records
  * it as not found. Throws when the re-fetch fails, so a feed does not move past an event it did not apply.
+ * The change (against the KV copy it replaces) is reported to the webhook subscribers' events.
  */
 export async function applyAssetEvent(deps: LookupDeps, adapter: ProviderAdapter, event: ProviderEvent): Promise<void> {
   const key = adapter.parse(event.ids, new URLSearchParams())
