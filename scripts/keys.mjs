@@ -26,10 +26,11 @@ Manage asset-edge gateway keys. Keys are stored only as SHA-256 digests in the A
 namespace; a new key is printed once and cannot be shown again.
 
 Commands:
-  create --name <name> [--providers <list>] [--links] [--admin]
+  create --name <name> [--providers <list>] [--links] [--admin] [--events]
                          Create a key. --providers is a comma-separated list of
                          ${PROVIDERS.join(', ')}, or * for all (default *).
-                         --links and --admin grant those capabilities.
+                         --links, --admin and --events grant those capabilities
+                         (--events: manage webhook subscriptions, docs/events.md).
   list                   List keys: id, name, scopes, creation time.
   revoke <id>            Delete the key whose id (digest prefix, from list) matches.
 
@@ -145,8 +146,8 @@ function parseProviders(value = '*') {
 }
 
 function describeScopes(scopes) {
-  if (!scopes || !Array.isArray(scopes.providers)) return { providers: '?', links: '?', admin: '?' }
-  return { providers: scopes.providers.join(','), links: scopes.links ? 'yes' : 'no', admin: scopes.admin ? 'yes' : 'no' }
+  if (!scopes || !Array.isArray(scopes.providers)) return { providers: '?', links: '?', admin: '?', events: '?' }
+  return { providers: scopes.providers.join(','), links: scopes.links ? 'yes' : 'no', admin: scopes.admin ? 'yes' : 'no', events: scopes.events ? 'yes' : 'no' }
 }
 
 function keyCacheTtl() {
@@ -158,11 +159,11 @@ function keyCacheTtl() {
   return 30
 }
 
-async function create({ name, providers, links = false, admin = false, remote = false }) {
+async function create({ name, providers, links = false, admin = false, events = false, remote = false }) {
   name = name?.trim()
   if (!name) fail('create needs --name <name>')
   if (name.length > 200) fail('--name is longer than 200 characters')
-  const scopes = { providers: parseProviders(providers), links, admin }
+  const scopes = { providers: parseProviders(providers), links, admin, events }
 
   const key = `ae_${randomBytes(32).toString('base64url')}`
   const digest = createHash('sha256').update(key, 'utf8').digest('hex')
@@ -174,7 +175,7 @@ async function create({ name, providers, links = false, admin = false, remote = 
   console.log(`Created gateway key in ${remote ? 'the deployed' : 'local dev'} ${BINDING}.`)
   console.log(`  id:        ${id}`)
   console.log(`  name:      ${name}`)
-  console.log(`  providers: ${s.providers}   links: ${s.links}   admin: ${s.admin}`)
+  console.log(`  providers: ${s.providers}   links: ${s.links}   admin: ${s.admin}   events: ${s.events}`)
   console.log('')
   console.log(`  key:       ${key}`)
   console.log('')
@@ -191,9 +192,9 @@ async function list({ remote = false }) {
   const rows = digests.map((digest, i) => {
     const r = records[i]
     const s = describeScopes(r?.scopes)
-    return [digest.slice(0, ID_LENGTH), r ? String(r.name) : '(unreadable record)', s.providers, s.links, s.admin, r?.created_at ?? '?']
+    return [digest.slice(0, ID_LENGTH), r ? String(r.name) : '(unreadable record)', s.providers, s.links, s.admin, s.events, r?.created_at ?? '?']
   })
-  const header = ['ID', 'NAME', 'PROVIDERS', 'LINKS', 'ADMIN', 'CREATED']
+  const header = ['ID', 'NAME', 'PROVIDERS', 'LINKS', 'ADMIN', 'EVENTS', 'CREATED']
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
   for (const row of [header, ...rows])
     console.log(
@@ -225,7 +226,7 @@ async function revoke(id, { remote = false }) {
 // ---------------------------------------------------------------------------------------------
 // Entry point
 
-const COMMAND_FLAGS = { create: ['name', 'providers', 'links', 'admin', 'remote'], list: ['remote'], revoke: ['remote'] }
+const COMMAND_FLAGS = { create: ['name', 'providers', 'links', 'admin', 'events', 'remote'], list: ['remote'], revoke: ['remote'] }
 
 async function main(argv) {
   let parsed
@@ -239,6 +240,7 @@ async function main(argv) {
         providers: { type: 'string' },
         links: { type: 'boolean' },
         admin: { type: 'boolean' },
+        events: { type: 'boolean' },
         remote: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },

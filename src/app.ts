@@ -15,6 +15,7 @@ import { adminRoutes } from './routes/admin'
 import { linkRoutes } from './routes/links'
 import { lookupRoutes } from './routes/lookups'
 import { meta } from './routes/meta'
+import { subscriptionRoutes } from './routes/subscriptions'
 import { webhookRoutes } from './routes/webhooks'
 
 export type AppOptions = {
@@ -72,6 +73,7 @@ export function createApp(options: AppOptions) {
   app.route('/', linkRoutes(providers))
   app.route('/', adminRoutes(providers))
   app.route('/', webhookRoutes(providers))
+  app.route('/', subscriptionRoutes(providers))
   app.route('/', lookupRoutes(providers))
 
   app.notFound(() => problemResponse(404, 'not_found', 'No such route.'))

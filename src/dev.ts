@@ -20,7 +20,7 @@ export { ProviderGate } from './coordinator/gate'
 export const DEV_KEY_RECORD: KeyRecord = {
   id: 'dev',
   name: 'sandbox development key',
-  scopes: { providers: ['*'], links: true, admin: true },
+  scopes: { providers: ['*'], links: true, admin: true, events: true },
   created_at: '1970-01-01T00:00:00Z',
 }
 

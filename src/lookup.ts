@@ -4,6 +4,7 @@ import { notFoundWindows, recordWindows } from './cache/policy'
 import { type CacheOutcome, type Loaded, LoadFailedError, NotCachedError, type TieredCache } from './cache/tiered-cache'
 import type { Config } from './config'
 import { type GateSession, openGate } from './coordinator'
+import type { EventSink } from './events/emit'
 import { notePending } from './freshness/pending-recheck'
 import { cacheStatusOf } from './http/cache-headers'
 import { ApiError } from './http/errors'
@@ -22,6 +23,8 @@ export type LookupDeps = {
   waitUntil: (p: Promise<unknown>) => void
   /** Prefix of the provider gates' names (tests take a new one per test). */
   gateScope: string
+  /** Where asset changes are reported (webhook subscribers' events). */
+  events?: EventSink
 }
 
 /** Upstream failures a stale copy may stand in for (the provider's "no such asset" is not one). */

@@ -219,6 +219,30 @@ describe('the gateway behaves as openapi/asset-edge.yaml says', () => {
     await expectConforms('/webhooks/frameio', unsigned.response, unsigned.error, 'post')
   })
 
+  it('subscriptions', async () => {
+    const created = await client.POST('/subscriptions', { body: { url: 'https://hooks.test/in', providers: ['gumnut'], types: ['asset.ready'] } })
+    expect(created.response.status).toBe(201)
+    await expectConforms('/subscriptions', created.response, created.data, 'post')
+    const id = created.data?.id ?? ''
+    const listed = await client.GET('/subscriptions')
+    await expectConforms('/subscriptions', listed.response, listed.data)
+    const one = await client.GET('/subscriptions/{id}', { params: { path: { id } } })
+    await expectConforms('/subscriptions/{id}', one.response, one.data)
+    const rotated = await client.POST('/subscriptions/{id}/rotate-secret', { params: { path: { id } } })
+    await expectConforms('/subscriptions/{id}/rotate-secret', rotated.response, rotated.data, 'post')
+    const ping = await client.POST('/subscriptions/{id}/test', { params: { path: { id } } })
+    expect(ping.response.status).toBe(202)
+    await expectConforms('/subscriptions/{id}/test', ping.response, ping.data, 'post')
+    const log = await client.GET('/subscriptions/{id}/deliveries', { params: { path: { id } } })
+    await expectConforms('/subscriptions/{id}/deliveries', log.response, log.data)
+    const bad = await client.POST('/subscriptions', { body: { url: 'ftp://x', types: ['asset.ready'] } })
+    expect(bad.response.status).toBe(422)
+    await expectConforms('/subscriptions', bad.response, bad.error, 'post')
+    const none = await client.GET('/subscriptions/{id}', { params: { path: { id: 'sub_missing' } } })
+    expect(none.response.status).toBe(404)
+    await expectConforms('/subscriptions/{id}', none.response, none.error)
+  })
+
   it('the schema check itself rejects bodies that break the spec', () => {
     const check = (path: string, status: number, body: unknown) =>
       new Validator({ ...(spec as object), $ref: schemaPointer(path, status).pointer } as never, '2020-12', false).validate(body).valid

@@ -43,6 +43,8 @@ export type TieredCacheDeps = {
   waitUntil: (promise: Promise<unknown>) => void
   /** The status of a failure a stale copy may stand in for (429, 5xx), or undefined. */
   staleStatus: (err: unknown) => number | undefined
+  /** Told when a refresh replaces the KV copy of `key` with an entry of another ETag (never rejects). */
+  onChange?: (key: string, previous: CacheEntry, next: CacheEntry) => Promise<void>
 }
 
 const MEMORY_HIT_TIMINGS: Timings = Object.freeze({ memory: 0 })
@@ -180,7 +182,8 @@ export class TieredCache {
     // A joined call's KV copy is the leader's to write: written once, whatever the number of joiners.
     const kvWrite = !joined && entry.kind === 'record' && (!seen || seen.etag !== entry.etag || seen.freshUntil <= now)
     const [edge, kv] = this.deps.stores
-    await Promise.all([edge.put(key, entry, now), kvWrite ? kv.put(key, entry, now) : undefined])
+    const changed = seen && seen.etag !== entry.etag ? this.deps.onChange?.(key, seen, entry) : undefined
+    await Promise.all([edge.put(key, entry, now), kvWrite ? kv.put(key, entry, now) : undefined, changed])
   }
 
   /** Writes an entry to every tier now (KV included, whatever its kind): what an event says is true. */

@@ -260,6 +260,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List this key's subscriptions
+         * @description The subscriptions the presented key created (never their secrets). Needs the `events` capability.
+         */
+        get: operations["listSubscriptions"];
+        put?: never;
+        /**
+         * Subscribe to asset events
+         * @description Creates a webhook subscription: the gateway POSTs each asset event of the chosen providers
+         *     and types to `url`, signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+         *     `webhook-signature`; see docs/events.md). Needs a key with the `events` capability; a
+         *     subscription receives events only of providers its key may read (checked again at every
+         *     delivery: a revoked key's subscriptions fall silent). `providers` defaults to every
+         *     provider the key may read, `types` to all three asset event types.
+         *
+         *     The answer holds the signing `secret` (`whsec_…`) — the only time it is shown. `url` must
+         *     be https on a public host (422 `invalid_destination`); the development entry also accepts
+         *     http and local hosts.
+         */
+        post: operations["createSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a subscription
+         * @description One subscription of the presented key (another key's is 404 `subscription_not_found`).
+         */
+        get: operations["getSubscription"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a subscription
+         * @description Deletes the subscription and its delivery log; deliveries still queued are dropped.
+         */
+        delete: operations["deleteSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret
+         * @description Makes a new signing secret, shown in this answer only. The secret it replaces keeps
+         *     signing beside it for 24 hours (`previous_secret_expires_at`): each delivery carries one
+         *     `v1,` signature per secret, so a receiver holding either verifies while it switches.
+         */
+        post: operations["rotateSubscriptionSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a ping event
+         * @description Queues a `ping` event for this subscription, delivered and logged like any other.
+         */
+        post: operations["testSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The delivery log
+         * @description The subscription's last delivery attempts, newest first (kept 7 days): status, latency, time and the first 1 KiB of the receiver's answer. An attempt that spent the retry budget has `dead_lettered: true`: the event went to the dead-letter queue.
+         */
+        get: operations["listDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{id}/deliveries/{event_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+                /** @description The event's id (`evt_…`), as in the delivery log and the `webhook-id` header. */
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an event again
+         * @description Queues the event (kept 7 days) for this subscription again, with the same `webhook-id`, and a fresh retry budget. 404 `event_not_found` when the event is unknown, expired or not one this subscription receives.
+         */
+        post: operations["redeliverEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -321,7 +477,33 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    assetEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An asset event, as a subscriber receives it
+         * @description What the gateway POSTs to a subscription's URL. Headers (Standard Webhooks):
+         *     `webhook-id` (the event id, the same on every retry and redelivery), `webhook-timestamp`
+         *     (unix seconds of this attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+         *     "{id}.{timestamp}.{body}">`, one per active secret, space separated). Answer 2xx within
+         *     10 seconds; anything else is retried with exponential backoff for about a day (9
+         *     attempts), then dead-lettered.
+         */
+        post: operations["assetEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description A Spotify Ads asset, exactly as Spotify sent it (see `spotify-ads.yaml`). */
@@ -342,10 +524,12 @@ export interface components {
          *       `webhook_bad_signature`, `webhook_stale`, `webhook_replayed`;
          *     * 403 — `forbidden_scope`, `invalid_link_signature`;
          *     * 404 — `asset_not_found`, `asset_not_ready`, `variant_not_available`, `not_found` (no
-         *       such route);
+         *       such route), `subscription_not_found`, `event_not_found`;
+         *     * 409 — `too_many_subscriptions`;
          *     * 410 — `link_expired`, `link_revoked`;
          *     * 413 — `body_too_large`, `webhook_too_large`;
-         *     * 422 — `invalid_include`, `unknown_provider`, `unknown_variant`, `invalid_ttl`;
+         *     * 422 — `invalid_include`, `unknown_provider`, `unknown_variant`, `invalid_ttl`,
+         *       `invalid_destination`, `unknown_event_type`;
          *     * 429 — `upstream_rate_limited`;
          *     * 500 — `internal_error`, `links_not_configured`;
          *     * 502 — `upstream_auth_failed`, `upstream_reauthorization_required`, `upstream_error`,
@@ -565,6 +749,82 @@ export interface components {
             effect?: "invalidate" | "rewarm" | "deleted";
             /** @description True when the event does not concern a cached asset and changed nothing. */
             ignored?: boolean;
+        };
+        /**
+         * @description An asset event type.
+         * @enum {string}
+         */
+        EventType: "asset.ready" | "asset.updated" | "asset.deleted";
+        SubscriptionRequest: {
+            /**
+             * Format: uri
+             * @description Where events are POSTed; https on a public host.
+             */
+            url: string;
+            /** @description Providers whose assets' events are sent (default every provider the key may read). */
+            providers?: components["schemas"]["ProviderName"][];
+            /** @description Event types sent (default all). */
+            types?: components["schemas"]["EventType"][];
+            description?: string;
+        };
+        Subscription: {
+            id: string;
+            url: string;
+            providers: components["schemas"]["ProviderName"][];
+            types: components["schemas"]["EventType"][];
+            description?: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description During a rotation, when the replaced secret stops signing.
+             */
+            previous_secret_expires_at?: string;
+        };
+        SubscriptionWithSecret: components["schemas"]["Subscription"] & {
+            /** @description The Standard Webhooks signing secret; shown only in this answer. */
+            secret: string;
+        };
+        QueuedEvent: {
+            event_id: string;
+            /** @constant */
+            queued: true;
+        };
+        DeliveryAttempt: {
+            event_id: string;
+            event_type: string;
+            /** @description 1 for the first attempt; a redelivery counts from 1 again. */
+            attempt: number;
+            /** Format: date-time */
+            at: string;
+            /** @description The receiver's status; null when it did not answer (timeout, refused connection). */
+            status: number | null;
+            ok: boolean;
+            latency_ms: number;
+            /** @description The first 1 KiB of the receiver's answer. */
+            response: string;
+            error?: string;
+            dead_lettered?: boolean;
+            redelivery?: boolean;
+        };
+        /** @description The body of a webhook delivery. `record` is the asset's record as the lookup route serves it (without query), absent for `asset.deleted`. */
+        AssetEvent: {
+            /** @description `evt_…`; also the `webhook-id` header, the same on every retry. */
+            id: string;
+            type: components["schemas"]["EventType"] | "ping";
+            /** Format: date-time */
+            occurred_at: string;
+            provider?: components["schemas"]["ProviderName"];
+            /** @description The provider's lookup ids, under its lookup route's path parameter names. */
+            asset?: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            state?: "ready" | "processing" | "deleted" | "failed";
+            /** @description The provider's record. */
+            record?: unknown;
+            /** @description Set on `ping` events. */
+            subscription_id?: string;
         };
         /** @description Liveness of the gateway. */
         Health: {
@@ -1613,7 +1873,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The gateway key lacks the provider's scope or the `links` or `admin` capability (`forbidden_scope`); or, for `/r/{token}`, the link was not signed by this gateway as it stands (`invalid_link_signature`: altered, signed with a key the gateway no longer lists, or carrying an expiry no link is minted with; one code, so an outsider learns nothing from it). */
+        /** @description The gateway key lacks the provider's scope or the `links`, `admin` or `events` capability (`forbidden_scope`); or, for `/r/{token}`, the link was not signed by this gateway as it stands (`invalid_link_signature`: altered, signed with a key the gateway no longer lists, or carrying an expiry no link is minted with; one code, so an outsider learns nothing from it). */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1633,7 +1893,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The provider has no such asset, or it is not visible to the gateway's credentials (`asset_not_found`, with `upstream_status`); or no route matches (`not_found`). A link to a deleted asset is `asset_not_found`, to one still processing `asset_not_ready`, to a variant the asset does not have `variant_not_available`. */
+        /** @description The provider has no such asset, or it is not visible to the gateway's credentials (`asset_not_found`, with `upstream_status`); or no route matches (`not_found`). A link to a deleted asset is `asset_not_found`, to one still processing `asset_not_ready`, to a variant the asset does not have `variant_not_available`. For `/subscriptions/{id}…`, no such subscription of this key (`subscription_not_found`) or no such event for it (`event_not_found`). */
         NotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1655,7 +1915,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description An `include` value is not one of the allowed values (`invalid_include`), a link or a purge names an unknown provider (`unknown_provider`), or a link names an unknown variant (`unknown_variant`) or a lifetime out of range (`invalid_ttl`, with `max_ttl_s`); `allowed` lists the allowed values. */
+        /** @description An `include` value is not one of the allowed values (`invalid_include`), a link or a purge names an unknown provider (`unknown_provider`), or a link names an unknown variant (`unknown_variant`) or a lifetime out of range (`invalid_ttl`, with `max_ttl_s`); a subscription names a refused destination (`invalid_destination`) or an unknown event type (`unknown_event_type`); `allowed` lists the allowed values. */
         UnprocessableContent: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1681,6 +1941,17 @@ export interface components {
                  *       ]
                  *     }
                  */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The key already holds the most subscriptions it may (`too_many_subscriptions`). */
+        Conflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                [name: string]: unknown;
+            };
+            content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1863,6 +2134,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The subscription's id (`sub_…`). */
+        SubscriptionId: string;
         /**
          * @description One or more entity tags from earlier answers (or `*`). When the current representation matches, the answer is 304 Not Modified without a body.
          * @example "9c1b7e6d0f3a"
@@ -2593,6 +2866,261 @@ export interface operations {
             500: components["responses"]["InternalServerError"];
         };
     };
+    listSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key's subscriptions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        subscriptions: components["schemas"]["Subscription"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/asset-edge",
+                 *       "providers": [
+                 *         "frameio",
+                 *         "gumnut"
+                 *       ],
+                 *       "types": [
+                 *         "asset.ready"
+                 *       ],
+                 *       "description": "Transcoding pipeline"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description The subscription, with its signing secret (shown this once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description The new subscription's path. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateSubscriptionSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription with its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionWithSecret"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ping is queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedEvent"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDeliveries: {
+        parameters: {
+            query?: {
+                /** @description How many attempts (1–100, default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: components["schemas"]["DeliveryAttempt"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    redeliverEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id (`sub_…`). */
+                id: components["parameters"]["SubscriptionId"];
+                /** @description The event's id (`evt_…`), as in the delivery log and the `webhook-id` header. */
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The redelivery is queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedEvent"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -2664,6 +3192,35 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalServerError"];
+        };
+    };
+    assetEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssetEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer (or none within 10 s) is retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

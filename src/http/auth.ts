@@ -2,8 +2,11 @@ import { createMiddleware } from 'hono/factory'
 import type { AppEnv, Services } from './app-env'
 import { ApiError } from './errors'
 
-/** What a gateway key may do. `providers` lists the providers it may look up ("*" for all). */
-export type KeyScopes = { providers: readonly string[]; links: boolean; admin: boolean }
+/**
+ * What a gateway key may do. `providers` lists the providers it may look up ("*" for all);
+ * `events` lets it manage webhook subscriptions (which receive events of those providers only).
+ */
+export type KeyScopes = { providers: readonly string[]; links: boolean; admin: boolean; events?: boolean }
 
 /** A gateway key as stored in KV under `gwkey:<sha256 hex of the key>`; the key itself is never stored. */
 export type KeyRecord = { id: string; name: string; scopes: KeyScopes; created_at: string }
@@ -19,7 +22,7 @@ export async function digestKey(key: string): Promise<string> {
 }
 
 /** The key from `Authorization: Bearer …`, else from `x-api-key` (also beside another `Authorization` scheme). */
-function presentedKey(req: Request): string | undefined {
+export function presentedKey(req: Request): string | undefined {
   const bearer = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.get('authorization') ?? '')?.[1]
   return bearer ?? (req.headers.get('x-api-key')?.trim() || undefined)
 }
@@ -95,6 +98,6 @@ export function requireProviderScope(record: KeyRecord, provider: string): void 
 }
 
 /** Throws 403 unless the key has the named capability. */
-export function requireCapability(record: KeyRecord, capability: 'links' | 'admin'): void {
+export function requireCapability(record: KeyRecord, capability: 'links' | 'admin' | 'events'): void {
   if (!record.scopes[capability]) throw new ApiError('forbidden_scope', `This gateway key lacks the ${capability} scope.`)
 }

@@ -1,8 +1,10 @@
 import { createMiddleware } from 'hono/factory'
+import type { CacheEntry } from '../cache/entry'
 import { assetTag } from '../cache/keys'
 import { edgeStore, kvStore, type Store } from '../cache/stores'
 import { TieredCache } from '../cache/tiered-cache'
 import type { Config } from '../config'
+import { EventSink } from '../events/emit'
 import { type LookupDeps, staleStatus } from '../lookup'
 import type { AppEnv, Gateway, Services } from './app-env'
 
@@ -28,13 +30,23 @@ function storesOf(gateway: Gateway, env: Env): readonly [Store, Store] {
 export function lookupDeps(gateway: Gateway, env: Env, waitUntil: (p: Promise<unknown>) => void): LookupDeps {
   const config = gateway.config(env)
   const { isolate } = gateway
+  const events = new EventSink({ providers: gateway.providers, kv: env.ASSET_KV, queue: env.ASSET_EVENTS, isolate })
+  const onChange = (key: string, previous: CacheEntry, next: CacheEntry) => events.cacheChanged(key, previous, next)
   return {
     upstream: { env, fetch: gateway.fetch, kv: env.ASSET_KV, isolate },
-    cache: new TieredCache({ memory: isolate.memoryTier(config.memory), stores: storesOf(gateway, env), coalescer: isolate.coalescer, waitUntil, staleStatus }),
+    cache: new TieredCache({
+      memory: isolate.memoryTier(config.memory),
+      stores: storesOf(gateway, env),
+      coalescer: isolate.coalescer,
+      waitUntil,
+      staleStatus,
+      onChange,
+    }),
     config,
     providers: gateway.providers,
     waitUntil,
     gateScope: gateway.gateScope,
+    events,
   }
 }
 

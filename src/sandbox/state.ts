@@ -3,7 +3,7 @@
  * readiness and deletion, plus event feeds. The fake providers read it, so a sandbox event
  * really changes what the sandbox provider answers next.
  */
-export type AssetChange = { version: number; ready: boolean; deleted: boolean }
+export type AssetChange = { version: number; ready: boolean; deleted: boolean /** When it last changed (ms). */; at?: number }
 
 export type FeedEvent = { created_at: string; cursor: string; entity_id: string; entity_type: string; event_type: string; payload?: Record<string, unknown> }
 
@@ -19,7 +19,12 @@ export class SandboxState {
 
   change(provider: string, id: string, patch: Partial<AssetChange> & { bump?: boolean }): AssetChange {
     const current = this.of(provider, id)
-    const next = { version: current.version + (patch.bump ? 1 : 0), ready: patch.ready ?? current.ready, deleted: patch.deleted ?? current.deleted }
+    const next = {
+      version: current.version + (patch.bump ? 1 : 0),
+      ready: patch.ready ?? current.ready,
+      deleted: patch.deleted ?? current.deleted,
+      at: Date.now(), // a record's updated_at, the same on every fetch until the next change
+    }
     this.changes.set(`${provider}/${id}`, next)
     return next
   }

@@ -40,6 +40,7 @@ const LOG_FORBIDDEN: [string, RegExp][] = [
   ['bearer credential', /\bBearer\s+(?!\[redacted\])\S+/i],
   ['link token', /\/r\/(?!\[redacted\])v\d+\.[A-Za-z0-9_-]+\./i],
   ['link token', /\bv\d{1,3}\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/],
+  ['webhook signing secret', /\bwhsec_[A-Za-z0-9+/=]{8,}/],
   ['signed-URL secret', /[?&](Signature|X-Amz-Signature|X-Goog-Signature|sig|verify|token)=(?!\[redacted\])[^&"\s]+/i],
 ]
 

@@ -18,8 +18,10 @@ function frameioRecord(kit: SandboxKit, id: string, media: string, now: number, 
   const record = frameioBase(id, media, now, includeDeleted, change.ready)
   if (!record) return undefined
   const edited =
-    change.version > 1 ? { label: LABELS[(change.version - 1) % LABELS.length], updated_at: new Date(now).toISOString(), version: change.version } : {}
-  const deleted = change.deleted ? { deleted_at: new Date(now).toISOString() } : {}
+    change.version > 1
+      ? { label: LABELS[(change.version - 1) % LABELS.length], updated_at: new Date(change.at ?? now).toISOString(), version: change.version }
+      : {}
+  const deleted = change.deleted ? { deleted_at: new Date(change.at ?? now).toISOString() } : {}
   return { ...record, ...edited, ...deleted }
 }
 

@@ -35,7 +35,7 @@ function gumnutRecord(kit: SandboxKit, id: string, media: string, now: number, i
   if (change.deleted) return undefined
   const record = gumnutBase(id, media, now, include)
   return record && change.version > 1
-    ? { ...record, description: `${String(record.description)} (edit ${change.version})`, updated_at: new Date(now).toISOString() }
+    ? { ...record, description: `${String(record.description)} (edit ${change.version})`, updated_at: new Date(change.at ?? now).toISOString() }
     : record
 }
 

@@ -1,0 +1,117 @@
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { Webhook } from 'standardwebhooks'
+import { MAX_ATTEMPTS } from '../src/events/delivery'
+import { lookupDeps } from '../src/http/services'
+import { worldWorker } from './helpers'
+
+/**
+ * The events queue as the tests play it: a producer binding that keeps what is sent, and a pump
+ * that hands it to the Worker's `queue` handler in batches as Cloudflare Queues would — acked
+ * messages leave, retried ones come back with `attempts + 1` (their `delaySeconds` noted), and a
+ * message retried past `max_retries` (wrangler.toml: MAX_ATTEMPTS − 1) goes to the dead-letter list.
+ */
+export class TestQueue {
+  pending: { id: string; body: unknown; attempts: number }[] = []
+  readonly deadLetters: unknown[] = []
+  readonly delays: number[] = []
+  private seq = 0
+  readonly binding = {
+    send: async (body: unknown) => {
+      this.pending.push({ id: `m${++this.seq}`, body: structuredClone(body), attempts: 1 })
+    },
+    sendBatch: async (messages: Iterable<{ body: unknown }>) => {
+      for (const m of messages) await this.binding.send(m.body)
+    },
+  } as unknown as Queue
+
+  /** The env every part of the test shares: the real KV, this queue as `ASSET_EVENTS`. */
+  env(patch: Partial<Env> = {}): Env {
+    return { ...env, ASSET_EVENTS: this.binding, ...patch } as Env
+  }
+
+  /** Runs the consumer until the queue is empty (at most `rounds` batches). */
+  async drain(receiver: typeof fetch, rounds = 1000): Promise<void> {
+    const { handler } = worldWorker({ fetch: receiver })
+    for (let round = 0; round < rounds && this.pending.length > 0; round++) {
+      const taken = this.pending.splice(0, 50) // max_batch_size
+      const batch = createMessageBatch(
+        'asset-events',
+        taken.map((m) => ({ id: m.id, timestamp: Date.now(), attempts: m.attempts, body: m.body })),
+      )
+      // The test batch does not keep `delaySeconds`: note it on the way through.
+      const delays = new Map<string, number | undefined>()
+      for (const message of batch.messages) {
+        const retry = message.retry.bind(message)
+        Object.defineProperty(message, 'retry', {
+          value: (options?: QueueRetryOptions) => {
+            delays.set(message.id, options?.delaySeconds)
+            retry(options)
+          },
+        })
+      }
+      const ctx = createExecutionContext()
+      await handler.queue(batch, this.env())
+      const result = await getQueueResult(batch, ctx)
+      const retried = new Map(result.retryMessages.map((r) => [r.msgId, delays.get(r.msgId)]))
+      for (const m of taken) {
+        if (!retried.has(m.id)) continue
+        this.delays.push(retried.get(m.id) ?? 0)
+        if (m.attempts >= MAX_ATTEMPTS) this.deadLetters.push(m.body)
+        else this.pending.push({ ...m, attempts: m.attempts + 1 })
+      }
+    }
+  }
+
+  /** Lookup services over this queue, for cron work (feeds, re-checks); `settled` waits for their background work. */
+  cronDeps(patch: Partial<Env> = {}, fetcher?: typeof fetch) {
+    const ctx = createExecutionContext()
+    const { gateway } = worldWorker(fetcher ? { fetch: fetcher } : {})
+    return { deps: lookupDeps(gateway, this.env(patch), (p) => ctx.waitUntil(p)), settled: () => waitOnExecutionContext(ctx) }
+  }
+}
+
+export type Received = { id: string; headers: Record<string, string>; event: Record<string, unknown> & { id: string; type: string } }
+
+/**
+ * A subscriber at `https://hooks.test/…`: verifies every delivery with the `standardwebhooks`
+ * package (not the gateway's signing code) and keeps it; `answer` picks its status per call.
+ */
+export function receiver(secrets: () => string[], answer: (n: number) => number | 'hang' = () => 204) {
+  const received: Received[] = []
+  const refused: string[] = []
+  let calls = 0
+  const fetcher: typeof fetch = async (input, init) => {
+    const request = new Request(input, init)
+    if (new URL(request.url).origin !== 'https://hooks.test') throw new Error(`unexpected outbound call to ${request.url}`)
+    calls += 1
+    const body = await request.text()
+    const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, request.headers.get(h) ?? '']))
+    const verified = secrets().some((secret) => {
+      try {
+        new Webhook(secret).verify(body, headers)
+        return true
+      } catch {
+        return false
+      }
+    })
+    if (!verified) {
+      refused.push(body)
+      return new Response('bad signature', { status: 401 })
+    }
+    received.push({ id: headers['webhook-id'] ?? '', headers, event: JSON.parse(body) as Received['event'] })
+    const status = answer(calls)
+    if (status === 'hang') {
+      // Never answers: only the gateway's own deadline ends the wait (the timer keeps workerd from calling it hung).
+      return new Promise<Response>((_, reject) => {
+        const timer = setTimeout(() => reject(new Error('the receiver gave up first')), 30_000)
+        request.signal.addEventListener('abort', () => {
+          clearTimeout(timer)
+          reject(request.signal.reason)
+        })
+      })
+    }
+    return new Response(status === 204 ? null : `answer ${calls} ${'x'.repeat(2000)}`, { status })
+  }
+  return { fetcher, received, refused, calls: () => calls }
+}
