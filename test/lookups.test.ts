@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
-import { call, expectProblem, resetState, sandboxStats } from './helpers'
+import { call, expectProblem, expectProviderAnswer, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)
 
@@ -62,7 +62,7 @@ describe('lookups', () => {
   })
 
   it('answers a Frame.io deleted asset only with include_deleted=true', async () => {
-    await expectProblem(await call(`/frameio/v2/assets/${SAMPLE.deleted}`), 404, 'asset_not_found')
+    await expectProviderAnswer(await call(`/frameio/v2/assets/${SAMPLE.deleted}`), 404, 'asset_not_found')
     const response = await call(`/frameio/v2/assets/${SAMPLE.deleted}?include_deleted=true`)
     expect(response.status).toBe(200)
     expect(((await response.json()) as { deleted_at: string }).deleted_at).toBeTruthy()

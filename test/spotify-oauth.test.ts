@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { SAMPLE } from '../src/sandbox/samples'
-import { callApp, expectProblem, freshIsolate, resetState, sandboxStats } from './helpers'
+import { callApp, expectProblem, expectProviderAnswer, freshIsolate, resetState, sandboxStats } from './helpers'
 
 const PATH = `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.image}`
 /** Every lookup here must reach the provider, so each asks the cache to revalidate. */
@@ -94,7 +94,8 @@ describe('Spotify OAuth', () => {
     await env.ASSET_KV.put('spotify:access-token', JSON.stringify({ access_token: 'stale-token', expires_at: Date.now() + 3_600_000 }))
     const endpoint = tokenEndpoint(() => token())
     const first = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
-    await expectProblem(first.response, 502, 'upstream_auth_failed')
+    await expectProviderAnswer(first.response, 401, 'upstream_auth_failed')
+    expect(first.response.headers.get('x-should-retry')).toBe('false')
     expect(await env.ASSET_KV.get('spotify:access-token')).toBeNull()
     const second = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
     expect(second.response.status).toBe(200)

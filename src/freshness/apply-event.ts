@@ -15,6 +15,6 @@ export async function applyAssetEvent(deps: LookupDeps, adapter: ProviderAdapter
     // Re-fetch, and let the Cache API and KV copies land before the event counts as applied.
     await lookupAsset(deps, adapter, key, { revalidate: true, onlyIfCached: false }, true)
   } else if (event.effect === 'deleted') {
-    await deps.cache.remember(asset, await notFoundEntry(deps.config, { reason: 'deleted_event' }))
+    await deps.cache.remember(asset, await notFoundEntry(deps.config, JSON.stringify({ reason: 'deleted_event' })))
   }
 }

@@ -836,6 +836,34 @@ export interface components {
          *     `asset_type` (v3), neither of which can be required.
          */
         Asset: components["schemas"]["ImageAsset"] | components["schemas"]["AudioAsset"] | components["schemas"]["VideoAsset"];
+        /** @description One machine-readable error code. */
+        ErrorCode: {
+            /** @description Error code. */
+            code?: string;
+            /** @description What the code means, often with a suggested fix. */
+            definition?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description Spotify Ads API error body (`ErrorResponse`). No field is marked required: not every error
+         *     (e.g. a 401 from the auth layer) is guaranteed to carry all three, and live responses have
+         *     been reported to vary the casing of the error-code key. Unknown fields are allowed.
+         */
+        Error: {
+            /**
+             * Format: uuid
+             * @description Trace identifier for the failed request; quote it when contacting Spotify.
+             * @example 0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b
+             */
+            sp_trace_id?: string;
+            /** @description Human-readable error messages. */
+            messages?: string[];
+            /** @description Machine-readable error codes. */
+            error_codes?: components["schemas"]["ErrorCode"][];
+        } & {
+            [key: string]: unknown;
+        };
         /** @description An asset (audio, video or image file). */
         "schemas-Asset": {
             /**
@@ -918,6 +946,24 @@ export interface components {
              * @example 1080
              */
             height?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Sync error body. Unknown fields are allowed. */
+        "schemas-Error": {
+            /** @description Human-readable error message. */
+            message: string;
+            /**
+             * @description HTTP status code of the error.
+             * @example 404
+             */
+            statusCode: number;
+            /** @description Machine-readable error code. */
+            errorCode?: string;
+            /** @description Suggested fix. */
+            suggestion?: string;
+            /** @description The request field the error relates to, when there is one. */
+            field?: string;
         } & {
             [key: string]: unknown;
         };
@@ -1179,6 +1225,11 @@ export interface components {
                 [key: string]: number | null;
             } | null;
             /**
+             * @description Size of the current rendering's file in bytes, at the top level (the uploaded file's size is `file_data.file_size_bytes`, with `include=file_data`).
+             * @example 3481022
+             */
+            file_size_bytes?: number | null;
+            /**
              * @description Named asset variants. Images: 'original', 'thumbnail', 'small', 'preview', 'fullsize'.
              *     Videos: 'original', plus 'thumbnail_image', 'small_image', 'preview_image',
              *     'fullsize_image' pointing at the extracted still. Variant URLs are stable: a derived
@@ -1186,10 +1237,10 @@ export interface components {
              *
              *     Without `include=variants` only the lean rung is present (`thumbnail`, or
              *     `thumbnail_image` for a video with an extracted still, or `original` for a still-less
-             *     video). Keys are open: other variant names may appear. Required per PROVIDERS.md; null
-             *     is accepted because Gumnut's SDK types it as nullable.
+             *     video). Keys are open: other variant names may appear. Optional and nullable, as
+             *     Gumnut's SDK types it (the page does not mark it required).
              */
-            asset_urls: ({
+            asset_urls?: ({
                 original?: components["schemas"]["AssetUrlValue"];
                 thumbnail?: components["schemas"]["AssetUrlValue"];
                 small?: components["schemas"]["AssetUrlValue"];
@@ -1237,6 +1288,29 @@ export interface components {
              * @example null
              */
             trashed_at?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description One request-validation error (FastAPI / pydantic shape). */
+        ValidationError: {
+            /** @description Location of the offending value, e.g. `["query", "include", 0]`. */
+            loc?: (string | number)[];
+            /** @description Human-readable message. */
+            msg?: string;
+            /** @description Machine-readable error type. */
+            type?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description Gumnut error body. PROVIDERS.md does not document it; Gumnut is a FastAPI service, so the
+         *     FastAPI shape is assumed: `detail` is a message string for HTTP errors, or a list of
+         *     `{ loc, msg, type }` items for request-validation errors (422). Both are accepted, and
+         *     the object is left open. Do not rely on `detail` being present.
+         */
+        "components-schemas-Error": {
+            /** @description Error message, or a list of validation errors. */
+            detail?: string | components["schemas"]["ValidationError"][];
         } & {
             [key: string]: unknown;
         };
@@ -1512,6 +1586,36 @@ export interface components {
             downloads?: {
                 [key: string]: string | null;
             } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description One error entry. */
+        ErrorItem: {
+            /** @description HTTP status code. */
+            code?: number;
+            /** @description Human-readable detail. */
+            detail?: string;
+            /** @description HTTP status code. */
+            status?: number;
+            /** @description Short title. */
+            title?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Frame.io error body. */
+        "frameio_components-schemas-Error": {
+            /**
+             * @description HTTP status code.
+             * @example 404
+             */
+            code?: number;
+            /**
+             * @description Short error message.
+             * @example Not Found
+             */
+            message?: string;
+            /** @description Individual errors. */
+            errors?: components["schemas"]["ErrorItem"][];
         } & {
             [key: string]: unknown;
         };
@@ -1801,6 +1905,86 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Either Spotify's own error answer, replayed as Spotify sent it (status, body bytes, `Content-Type`, and its `Retry-After`, `x-ratelimit-*` and request-id headers), so Spotify's SDK reads it as it would from Spotify; or the gateway's own problem document for what the gateway concluded itself. Spotify answers an unknown asset with 400 or 404 and says so in the body; both are replayed as sent (and cached as not found). The gateway's problems here, by status: 400 `invalid_id`, `invalid_query`, `unknown_query_parameter`; 401 `missing_api_key`, `invalid_api_key`; 403 `forbidden_scope`; 404 `asset_not_found` (an asset an event said is gone); 422 `invalid_include`; 429 `upstream_rate_limited` (the gateway's own budget); 500 `internal_error`; 502 `upstream_invalid_response`, `upstream_body_incomplete`, `upstream_body_too_large`, `upstream_unreachable`, `upstream_reauthorization_required`; 504 `upstream_timeout`, `not_cached`. A replayed answer carries `x-asset-edge-error` (the gateway's code for it: `asset_not_found`, `upstream_auth_failed`, `upstream_rate_limited`, `upstream_unavailable`, `upstream_error`, `upstream_rejected`); where Spotify refused the gateway's own credentials (401/403) it also carries `x-should-retry: false`. See docs/errors.md. */
+        SpotifyError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                /** @description The provider's `Retry-After` (on 429 and 503), or the gateway's own on its 429. */
+                "Retry-After"?: string;
+                /** @description The gateway's code for a replayed provider answer (absent on problem documents, which carry `code`). */
+                "X-Asset-Edge-Error"?: string;
+                /** @description `false` where the provider refused the gateway's own credentials: no retry can cure it. */
+                "X-Should-Retry"?: "false";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+                "application/json": components["schemas"]["Error"];
+                "text/html": string;
+            };
+        };
+        /** @description Either Sync's own error answer, replayed as Sync sent it (status, body bytes, `Content-Type`, and its `Retry-After`, `x-ratelimit-*` and request-id headers), so Sync's SDK reads it as it would from Sync; or the gateway's own problem document for what the gateway concluded itself. Its SDK turns the body into its error classes. The gateway's problems here, by status: 400 `invalid_id`, `invalid_query`, `unknown_query_parameter`; 401 `missing_api_key`, `invalid_api_key`; 403 `forbidden_scope`; 404 `asset_not_found` (an asset an event said is gone); 422 `invalid_include`; 429 `upstream_rate_limited` (the gateway's own budget); 500 `internal_error`; 502 `upstream_invalid_response`, `upstream_body_incomplete`, `upstream_body_too_large`, `upstream_unreachable`, `upstream_reauthorization_required`; 504 `upstream_timeout`, `not_cached`. A replayed answer carries `x-asset-edge-error` (the gateway's code for it: `asset_not_found`, `upstream_auth_failed`, `upstream_rate_limited`, `upstream_unavailable`, `upstream_error`, `upstream_rejected`); where Sync refused the gateway's own credentials (401/403) it also carries `x-should-retry: false`. See docs/errors.md. */
+        SyncError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                /** @description The provider's `Retry-After` (on 429 and 503), or the gateway's own on its 429. */
+                "Retry-After"?: string;
+                /** @description The gateway's code for a replayed provider answer (absent on problem documents, which carry `code`). */
+                "X-Asset-Edge-Error"?: string;
+                /** @description `false` where the provider refused the gateway's own credentials: no retry can cure it. */
+                "X-Should-Retry"?: "false";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+                "application/json": components["schemas"]["schemas-Error"];
+                "text/html": string;
+            };
+        };
+        /** @description Either Gumnut's own error answer, replayed as Gumnut sent it (status, body bytes, `Content-Type`, and its `Retry-After`, `x-ratelimit-*` and request-id headers), so Gumnut's SDK reads it as it would from Gumnut; or the gateway's own problem document for what the gateway concluded itself. An `include` value Gumnut does not know is passed through, and Gumnut's 422 replayed. The gateway's problems here, by status: 400 `invalid_id`, `invalid_query`, `unknown_query_parameter`; 401 `missing_api_key`, `invalid_api_key`; 403 `forbidden_scope`; 404 `asset_not_found` (an asset an event said is gone); 422 `invalid_include`; 429 `upstream_rate_limited` (the gateway's own budget); 500 `internal_error`; 502 `upstream_invalid_response`, `upstream_body_incomplete`, `upstream_body_too_large`, `upstream_unreachable`, `upstream_reauthorization_required`; 504 `upstream_timeout`, `not_cached`. A replayed answer carries `x-asset-edge-error` (the gateway's code for it: `asset_not_found`, `upstream_auth_failed`, `upstream_rate_limited`, `upstream_unavailable`, `upstream_error`, `upstream_rejected`); where Gumnut refused the gateway's own credentials (401/403) it also carries `x-should-retry: false`. See docs/errors.md. */
+        GumnutError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                /** @description The provider's `Retry-After` (on 429 and 503), or the gateway's own on its 429. */
+                "Retry-After"?: string;
+                /** @description The gateway's code for a replayed provider answer (absent on problem documents, which carry `code`). */
+                "X-Asset-Edge-Error"?: string;
+                /** @description `false` where the provider refused the gateway's own credentials: no retry can cure it. */
+                "X-Should-Retry"?: "false";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+                "application/json": components["schemas"]["components-schemas-Error"];
+                "text/html": string;
+            };
+        };
+        /** @description Either Frame.io's own error answer, replayed as Frame.io sent it (status, body bytes, `Content-Type`, and its `Retry-After`, `x-ratelimit-*` and request-id headers), so Frame.io's SDK reads it as it would from Frame.io; or the gateway's own problem document for what the gateway concluded itself.  The gateway's problems here, by status: 400 `invalid_id`, `invalid_query`, `unknown_query_parameter`; 401 `missing_api_key`, `invalid_api_key`; 403 `forbidden_scope`; 404 `asset_not_found` (an asset an event said is gone); 422 `invalid_include`; 429 `upstream_rate_limited` (the gateway's own budget); 500 `internal_error`; 502 `upstream_invalid_response`, `upstream_body_incomplete`, `upstream_body_too_large`, `upstream_unreachable`, `upstream_reauthorization_required`; 504 `upstream_timeout`, `not_cached`. A replayed answer carries `x-asset-edge-error` (the gateway's code for it: `asset_not_found`, `upstream_auth_failed`, `upstream_rate_limited`, `upstream_unavailable`, `upstream_error`, `upstream_rejected`); where Frame.io refused the gateway's own credentials (401/403) it also carries `x-should-retry: false`. See docs/errors.md. */
+        FrameioError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                /** @description The provider's `Retry-After` (on 429 and 503), or the gateway's own on its 429. */
+                "Retry-After"?: string;
+                /** @description The gateway's code for a replayed provider answer (absent on problem documents, which carry `code`). */
+                "X-Asset-Edge-Error"?: string;
+                /** @description `false` where the provider refused the gateway's own credentials: no retry can cure it. */
+                "X-Should-Retry"?: "false";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+                "application/json": components["schemas"]["frameio_components-schemas-Error"];
+                "text/html": string;
+            };
+        };
         /** @description The webhook body is not JSON, lacks a string `type` or a `resource` object with a string `id`, or names an asset whose `resource.id` is not a Frame.io asset id (`webhook_malformed`). Checked after the signature. */
         WebhookMalformed: {
             headers: {
@@ -2074,15 +2258,15 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
+            400: components["responses"]["SpotifyError"];
+            401: components["responses"]["SpotifyError"];
+            403: components["responses"]["SpotifyError"];
+            404: components["responses"]["SpotifyError"];
+            429: components["responses"]["SpotifyError"];
+            500: components["responses"]["SpotifyError"];
+            502: components["responses"]["SpotifyError"];
+            503: components["responses"]["SpotifyError"];
+            504: components["responses"]["SpotifyError"];
         };
     };
     getSyncAsset: {
@@ -2158,15 +2342,15 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
+            400: components["responses"]["SyncError"];
+            401: components["responses"]["SyncError"];
+            403: components["responses"]["SyncError"];
+            404: components["responses"]["SyncError"];
+            429: components["responses"]["SyncError"];
+            500: components["responses"]["SyncError"];
+            502: components["responses"]["SyncError"];
+            503: components["responses"]["SyncError"];
+            504: components["responses"]["SyncError"];
         };
     };
     getGumnutAsset: {
@@ -2177,14 +2361,17 @@ export interface operations {
                  *
                  *     Send repeated parameters (`include=faces&include=people`, the form declared here:
                  *     `style: form`, `explode: true`) or a single comma-separated value
-                 *     (`include=faces,people`); both mean the same. An unknown value is a
-                 *     422 `invalid_include` whose `allowed` member lists the allowed values.
+                 *     (`include=faces,people`); both mean the same. Lookups with documented values only are
+                 *     cached. A value outside them is passed through to Gumnut, which judges it (its own 422
+                 *     for one it does not know), and the lookup is never cached (`Cache-Status:
+                 *     asset-edge; fwd=bypass; detail=uncached-query`). Each value is 1–64 letters, digits,
+                 *     `_`, `.`, `:` or `-`, at most 16 in all; anything else is a 400 `invalid_query`.
                  * @example [
                  *       "metadata",
                  *       "variants"
                  *     ]
                  */
-                include?: ("metadata" | "faces" | "people" | "metrics" | "file_data" | "variants")[];
+                include?: (("metadata" | "faces" | "people" | "metrics" | "file_data" | "variants") | string)[];
             };
             header?: {
                 /**
@@ -2266,16 +2453,16 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableContent"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
+            400: components["responses"]["GumnutError"];
+            401: components["responses"]["GumnutError"];
+            403: components["responses"]["GumnutError"];
+            404: components["responses"]["GumnutError"];
+            422: components["responses"]["GumnutError"];
+            429: components["responses"]["GumnutError"];
+            500: components["responses"]["GumnutError"];
+            502: components["responses"]["GumnutError"];
+            503: components["responses"]["GumnutError"];
+            504: components["responses"]["GumnutError"];
         };
     };
     getFrameioAsset: {
@@ -2287,10 +2474,10 @@ export interface operations {
                  */
                 include_deleted?: boolean;
                 /**
-                 * @description Asset type filter, passed to Frame.io (asset types are `file`, `folder`, `version_stack`, `bundle`). A value not matching the pattern is a 400 `invalid_query`.
+                 * @description Asset type filter, passed to Frame.io: a string, or repeated as the page's "string or Array of strings" (asset types are `file`, `folder`, `version_stack`, `bundle`). A lookup with none or one documented value is cached; several values, or one outside the documented set, are passed through and never cached (`Cache-Status: asset-edge; fwd=bypass; detail=uncached-query`). Each value is 1–64 letters, digits, `_`, `.`, `:` or `-`, at most 16 in all; anything else is a 400 `invalid_query`.
                  * @example file
                  */
-                type?: string;
+                type?: string | string[];
             };
             header?: {
                 /**
@@ -2357,15 +2544,15 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
+            400: components["responses"]["FrameioError"];
+            401: components["responses"]["FrameioError"];
+            403: components["responses"]["FrameioError"];
+            404: components["responses"]["FrameioError"];
+            429: components["responses"]["FrameioError"];
+            500: components["responses"]["FrameioError"];
+            502: components["responses"]["FrameioError"];
+            503: components["responses"]["FrameioError"];
+            504: components["responses"]["FrameioError"];
         };
     };
     createLink: {

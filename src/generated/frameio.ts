@@ -372,12 +372,10 @@ export interface operations {
                  */
                 include_deleted?: boolean;
                 /**
-                 * @description Asset type filter. Not on the page; present in the real v2 API per PROVIDERS.md, which does not list its values (asset types are `file`, `folder`, `version_stack`, `bundle`), so it is declared as an open string.
+                 * @description The page's second query parameter, "string or Array of strings" (its name is lost in the page's rendering; PROVIDERS.md and the real v2 call name it `type`). An asset type (`file`, `folder`, `version_stack`, `bundle`); a list is sent as repeated `type=` parameters (`style: form`, `explode: true`).
                  * @example file
                  */
-                type?: string;
-                /** @description Related data to include, as the page documents it (string or array of strings; the page names no values). The real v2 get-asset call is not known to honour it. A list may be sent as repeated `include=` parameters (`style: form`, `explode: true`). */
-                include?: string | string[];
+                type?: string | string[];
             };
             header?: never;
             path: {

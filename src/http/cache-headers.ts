@@ -24,6 +24,8 @@ export function cacheStatusOf(attempt: Attempt, entry?: CacheEntry, now = Date.n
       return `${NAME}; fwd=${attempt.fwd}; fwd-status=${attempt.status}; detail=stale-if-error`
     case 'failed':
       return `${NAME}; fwd=${attempt.fwd}; fwd-status=${attempt.status}`
+    case 'uncached':
+      return `${NAME}; fwd=bypass; detail=uncached-query`
     case 'not-cached':
       return `${NAME}; fwd=miss; detail=only-if-cached`
   }
@@ -46,7 +48,7 @@ export function cacheHeaders(outcome: CacheOutcome, now: number): Headers {
   headers.set('etag', entry.etag)
   headers.set('cache-status', cacheStatusOf(outcome.served, entry, now))
   headers.set('age', String(Math.max(0, Math.floor((now - entry.storedAt) / 1000))))
-  headers.set('cache-control', `private, max-age=${freshForS(entry, now)}`)
+  headers.set('cache-control', outcome.served.kind === 'uncached' ? 'private, no-cache' : `private, max-age=${freshForS(entry, now)}`)
   headers.set('server-timing', serverTiming(outcome.timings))
   return headers
 }

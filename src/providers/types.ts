@@ -9,6 +9,12 @@ export type LookupKey = {
   query: Readonly<Record<string, string>>
   /** `provider/id[/id]?query`, the one string every cache tier keys on. */
   cacheKey: string
+  /**
+   * Set when the query holds a value outside the provider's documented set: the value is passed
+   * through to the provider, but the lookup skips every cache tier and coalescing, so invented
+   * values cannot multiply cache entries, KV writes or shared calls.
+   */
+  uncached?: { param: string; value: string; allowed: readonly string[] }
 }
 
 /** What an adapter needs to call its provider: per request, injected by the services middleware. */

@@ -27,6 +27,17 @@ export function linkRoutes(providers: ProviderRegistry) {
     requireProviderScope(c.var.key, adapter.name)
     const { gateway, config } = c.var.services
     const { key, variant, ttlS } = parseLinkRequest(adapter, body as Record<string, unknown>, config.links)
+    if (key.uncached) {
+      // A link's lookup must be one the cache serves: a value outside the documented set is refused here.
+      const { param, value, allowed } = key.uncached
+      throw new ApiError(
+        param === 'include' ? 'invalid_include' : 'invalid_query',
+        `A link cannot carry \`${param}\` ${JSON.stringify(value)}; allowed: ${allowed.join(', ')}, one at a time where the lookup takes one.`,
+        {
+          extras: { param, allowed },
+        },
+      )
+    }
     const ring = await keyRing(gateway.isolate, config.links)
     const exp = Math.floor(Date.now() / 1000) + ttlS
     const token = await signLinkToken({ provider: adapter.name, ids: key.ids, query: key.query, variant, exp }, ring.currentId, ring.current)
