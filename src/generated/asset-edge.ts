@@ -592,9 +592,8 @@ export interface components {
         /**
          * @description The current status of an asset throughout lifecycle processes.
          * @example READY
-         * @enum {string}
          */
-        AssetStatus: "ERROR" | "PROCESSING" | "READY" | "WAITING_UPLOAD";
+        AssetStatus: ("ERROR" | "PROCESSING" | "READY" | "WAITING_UPLOAD") | string;
         /**
          * @description The aspect ratio of the asset. v2 (the page) sends a double; v3 sends an enum string.
          * @example 0.5625
@@ -650,16 +649,14 @@ export interface components {
             /**
              * @description The type of image asset. Not sent by v3.
              * @example COMPANION
-             * @enum {string}
              */
-            image_type?: "COMPANION" | "LOGO" | "USER_UPLOADED_IMAGE";
+            image_type?: ("COMPANION" | "LOGO" | "USER_UPLOADED_IMAGE") | string;
             /**
              * @description The file type of the image asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example JPEG
-             * @enum {string}
              */
-            file_type?: "JPEG" | "PNG";
+            file_type?: ("JPEG" | "PNG") | string;
             aspect_ratio?: components["schemas"]["AspectRatio"];
             /**
              * @description Width of the image in pixels.
@@ -724,9 +721,8 @@ export interface components {
             /**
              * @description The type of audio asset. `ADSTUDIO_SUPPLIED_AUDIO` is v3 only.
              * @example USER_UPLOADED_AUDIO
-             * @enum {string}
              */
-            audio_type?: "BACKGROUND_MUSIC" | "STOCK_BACKGROUND_MUSIC" | "USER_UPLOADED_AUDIO" | "ADSTUDIO_SUPPLIED_AUDIO";
+            audio_type?: ("BACKGROUND_MUSIC" | "STOCK_BACKGROUND_MUSIC" | "USER_UPLOADED_AUDIO" | "ADSTUDIO_SUPPLIED_AUDIO") | string;
             /**
              * Format: int32
              * @description The duration of the asset in milliseconds. This value is populated as part of asset
@@ -738,9 +734,8 @@ export interface components {
              * @description The file type of the audio asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example MP3
-             * @enum {string}
              */
-            file_type?: "MP3" | "OGG" | "WAV";
+            file_type?: ("MP3" | "OGG" | "WAV") | string;
         } & {
             [key: string]: unknown;
         };
@@ -813,9 +808,8 @@ export interface components {
              * @description The file type of the video asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example MP4
-             * @enum {string}
              */
-            file_type?: "MP4" | "QUICKTIME";
+            file_type?: ("MP4" | "QUICKTIME") | string;
             /**
              * @description Whether the video has an audio track.
              * @example true
@@ -867,8 +861,7 @@ export interface components {
         /** @description An asset (audio, video or image file). */
         "schemas-Asset": {
             /**
-             * Format: uuid
-             * @description A unique identifier for an asset.
+             * @description A unique identifier for an asset (a plain string on the page; UUIDs in practice).
              * @example 550e8400-e29b-41d4-a716-446655440000
              */
             id: string;
@@ -887,15 +880,13 @@ export interface components {
             /**
              * @description The type of asset file.
              * @example VIDEO
-             * @enum {string}
              */
-            type: "AUDIO" | "VIDEO" | "IMAGE";
+            type: ("AUDIO" | "VIDEO" | "IMAGE") | string;
             /**
              * @description Visibility scope for the asset.
              * @example ORGANIZATION
-             * @enum {string}
              */
-            visibility: "USER" | "ORGANIZATION";
+            visibility: ("USER" | "ORGANIZATION") | string;
             /**
              * @description The filename of the asset.
              * @example example-video.mp4
@@ -919,11 +910,10 @@ export interface components {
              */
             format?: string | null;
             /**
-             * @description The source type of the asset.
+             * @description The source type of the asset (the set is open; null when not known).
              * @example UPLOAD
-             * @enum {string|null}
              */
-            inputType?: "UPLOAD" | "URL" | "RECORD" | "TTS" | "EXTRACT" | "PLATFORM_IMPORT" | null;
+            inputType?: ("UPLOAD" | "URL" | "RECORD" | "TTS" | "EXTRACT" | "PLATFORM_IMPORT") | string | null;
             /**
              * Format: double
              * @description Duration of the media in seconds (for audio/video).
@@ -1420,11 +1410,10 @@ export interface components {
              */
             account_id?: string;
             /**
-             * @description Kind of media.
+             * @description Kind of media: `document`, `image`, `stream`, or another kind Frame.io adds (open); null on records that have none (folders, version stacks).
              * @example stream
-             * @enum {string}
              */
-            asset_type?: "document" | "image" | "stream";
+            asset_type?: ("document" | "image" | "stream") | string | null;
             /**
              * Format: date-time
              * @description When the asset is (or was) moved to archival storage.
@@ -1447,7 +1436,8 @@ export interface components {
              * @example 6bd8f503-67d9-4b55-b7c3-e1b6bef82750
              */
             cover_asset_id?: string | null;
-            creator?: components["schemas"]["User"];
+            /** @description Who created the asset; null when Frame.io does not say (real records carry null). */
+            creator?: components["schemas"]["User"] | null;
             /**
              * @description The number of frames in this asset (really only useful for videos).
              * @example 0
@@ -1486,15 +1476,15 @@ export interface components {
              */
             item_count?: number;
             /**
-             * @description Review status label. The page's description is truncated ("Will be …") and lists no values; known values are `none`, `in_progress`, `needs_review`, `approved`. Left open.
+             * @description Review status label. The page's description is truncated ("Will be …") and lists no values; known values are `none`, `in_progress`, `needs_review`, `approved`. Left open; null on records without one.
              * @example approved
              * @example needs_review
              */
-            label?: string;
-            /** @description Metadata of the asset (free-form). */
+            label?: string | null;
+            /** @description Metadata of the asset (free-form); null on records without any. */
             metadata?: {
                 [key: string]: unknown;
-            };
+            } | null;
             metadata_flags?: components["schemas"]["MetadataFlags"];
             /**
              * @description Represents the name of the asset (filename).
@@ -1512,11 +1502,12 @@ export interface components {
              * @example 405d8375-3514-403b-8c43-83ae74cfe0e9
              */
             project_id?: string;
-            /** @description Accepts arbitrary key/value pairs for storing information on an asset. */
+            /** @description Accepts arbitrary key/value pairs for storing information on an asset; null when none were stored. */
             properties?: {
                 [key: string]: unknown;
-            };
-            required_transcodes?: components["schemas"]["RequiredTranscodes"];
+            } | null;
+            /** @description The page's object (which transcodes this asset needs, and which are `finalized`), or an array, as real records carry (e.g. `[]` for an asset with none to wait for). */
+            required_transcodes?: components["schemas"]["RequiredTranscodes"] | unknown[];
             /**
              * Format: uuid
              * @description The team this asset belongs to.
@@ -1525,11 +1516,10 @@ export interface components {
             team_id?: string;
             user_permissions?: components["schemas"]["UserPermissions"];
             /**
-             * @description Structural type of the asset.
+             * @description Structural type of the asset (open: Frame.io may add types).
              * @example file
-             * @enum {string}
              */
-            type?: "file" | "folder" | "version_stack" | "bundle";
+            type?: ("file" | "folder" | "version_stack" | "bundle") | string;
             /**
              * @description Not a very helpful number, this really just represents the number of times this asset has been requested via the API.
              * @example 0
@@ -1554,7 +1544,7 @@ export interface components {
             hls_manifest?: string | null;
             /**
              * Format: date-time
-             * @description Not on the page. When transcoding finished; null until then.
+             * @description Not on the page. When transcoding finished; null until then (the gateway reads an asset with `transcoded_at: null` and `type: file` as still processing).
              */
             transcoded_at?: string | null;
             /**

@@ -14,6 +14,27 @@ export const FRAMEIO_TYPES = ['file', 'folder', 'version_stack', 'bundle'] as co
 const VARIANTS = { original: 'original', thumbnail: 'thumb', preview: 'h264_720' } as const satisfies Record<string, keyof Asset>
 const MEDIA_FIELDS = ['original', 'thumb', 'thumb_540', 'h264_360', 'h264_540', 'h264_720', 'h264_1080_best'] as const satisfies readonly (keyof Asset)[]
 
+/**
+ * True while Frame.io is still working on an asset, read from the fields it really sends: the upload
+ * has not completed (`upload_completed_at: null`); or transcoding has not finished — no
+ * `transcoded_at` yet on a file (`transcoded_at: null`), or a transcode the page's
+ * `required_transcodes` object marks needed (`true`) is missing from its `finalized` list. A
+ * `transcoded_at` timestamp settles it; an array `required_transcodes` (as real records carry) says
+ * nothing about what is finished.
+ */
+function pending(record: unknown): boolean {
+  if (!isObject(record)) return false
+  if (record.upload_completed_at === null) return true
+  if (typeof field<Asset>(record, 'transcoded_at') === 'string') return false
+  const required = field<Asset>(record, 'required_transcodes')
+  if (isObject(required) && Array.isArray(required.finalized)) {
+    const finalized = new Set(required.finalized)
+    if (Object.entries(required).some(([name, needed]) => needed === true && !finalized.has(name))) return true
+  }
+  const isFile = field<Asset>(record, 'type') === 'file' || field<Asset>(record, '_type') === 'file'
+  return isFile && field<Asset>(record, 'transcoded_at') === null
+}
+
 /** Frame.io API v2: `GET /v2/assets/{asset_id}` with `include_deleted` and `type`, Bearer token. */
 export const frameio: ProviderAdapter = {
   ...meta,
@@ -56,10 +77,8 @@ export const frameio: ProviderAdapter = {
 
   facts(record) {
     const deleted = field<Asset>(record, 'deleted_at') != null || field<Asset>(record, 'hard_deleted_at') != null
-    const transcodes = isObject(record) ? record.transcodes : undefined
-    const pending = isObject(record) && (record.upload_completed_at === null || (isObject(transcodes) && transcodes.finalized === false))
     return {
-      state: deleted ? 'deleted' : pending ? 'processing' : 'ready',
+      state: deleted ? 'deleted' : pending(record) ? 'processing' : 'ready',
       mediaUrls: urls(...MEDIA_FIELDS.map((f) => str<Asset>(record, f))),
     }
   },
