@@ -39,6 +39,7 @@ async function load(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey):
       v: 1,
       kind: 'record',
       body: fetched.body,
+      contentType: fetched.contentType,
       etag: await strongEtag(fetched.body),
       state: facts.state,
       storedAt,
@@ -53,7 +54,8 @@ async function load(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey):
     const entry = answer
       ? await notFoundEntry(deps.config, answer.body, storedAt, { status: err.answer?.status ?? 404, contentType: answer.contentType })
       : await notFoundEntry(deps.config, JSON.stringify(err.extras), storedAt)
-    return { entry, headers: {} }
+    // The provider's rate-limit and request-id headers go with this answer, not with the cached copy.
+    return { entry, headers: err.answer?.headers ?? {} }
   }
 }
 
@@ -157,7 +159,7 @@ export function notFoundError(adapter: ProviderAdapter, outcome: CacheOutcome): 
     } catch {
       // not JSON: no trace id to quote
     }
-    answer = { status: entry.status ?? 404, body: encoder.encode(entry.body), contentType: entry.contentType, headers: {} }
+    answer = { status: entry.status ?? 404, body: encoder.encode(entry.body), contentType: entry.contentType, headers: outcome.headers }
   } else {
     try {
       extras = JSON.parse(entry.body) as Record<string, unknown>

@@ -16,7 +16,7 @@ export type CacheEntry = {
   body: string
   /** Not found: the status the provider answered (404, 410; Spotify's 400 "not found"). */
   status?: number
-  /** Not found: the provider's content type, present when `body` is the provider's own answer. */
+  /** The provider's content type, present when `body` is the provider's own answer (entries of older versions lack it). */
   contentType?: string
   etag: string
   state: AssetState | 'not_found'

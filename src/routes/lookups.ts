@@ -19,7 +19,7 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
 function assetResponse(outcome: CacheOutcome, ifNoneMatch: string | undefined): Response {
   const headers = cacheHeaders(outcome, Date.now())
   if (matches(ifNoneMatch, outcome.entry.etag)) return new Response(null, { status: 304, headers })
-  headers.set('content-type', 'application/json; charset=utf-8')
+  headers.set('content-type', outcome.entry.contentType ?? 'application/json; charset=utf-8')
   return new Response(outcome.entry.body, { status: 200, headers })
 }
 

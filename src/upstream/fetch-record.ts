@@ -10,6 +10,8 @@ export type UpstreamRecord = {
   body: string
   record: unknown
   headers: Record<string, string>
+  /** The provider's `Content-Type`, replayed with the body. */
+  contentType: string
 }
 
 /** Error bodies up to this size are replayed to mirror-route clients byte for byte; a larger one is the gateway's 502. */
@@ -152,7 +154,7 @@ async function attempt(adapter: ProviderAdapter, key: LookupKey, deps: UpstreamD
     throw invalid()
   }
   if (!adapter.isRecord(record)) throw invalid()
-  return { status: response.status, body, record, headers }
+  return { status: response.status, body, record, headers, contentType: response.headers.get('content-type') ?? 'application/json' }
 }
 
 /**
