@@ -2090,7 +2090,10 @@ export interface components {
          *       `max-age=0`; fetched from the provider and stored;
          *     * `asset-edge; fwd=<miss|stale|request>; fwd-status=<status>; detail=stale-if-error` — the
          *       provider failed (429, 502, 503 or 504: `fwd-status`) and a stale copy still within its
-         *       stale-if-error window was served instead.
+         *       stale-if-error window was served instead;
+         *     * `asset-edge; fwd=bypass; detail=uncached-query` — the query holds a value outside the
+         *       provider's documented set (Frame.io `type`, Gumnut `include`): passed through to the
+         *       provider, and no tier was read or written.
          *
          *     Problem answers of a lookup carry it too: `asset-edge; fwd=<reason>; fwd-status=<status>`
          *     when the provider failed and no stale copy could stand in; the 404 `asset_not_found` the
