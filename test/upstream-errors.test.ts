@@ -5,7 +5,7 @@ import { createApp } from '../src/app'
 import { PROVIDERS } from '../src/providers'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
-import { call, createKey, expectProblem, expectProviderAnswer, resetState, sandboxStats } from './helpers'
+import { call, callApp, createKey, expectProblem, expectProviderAnswer, fakeSync, resetState, sandboxStats, UPSTREAM } from './helpers'
 
 beforeEach(resetState)
 
@@ -96,6 +96,33 @@ describe('upstream errors', () => {
     expect(again.headers.get('cache-status')).toMatch(/hit/)
     expect(await expectProviderAnswer(again, 400, 'asset_not_found')).toBe(first)
     expect(sandboxStats.calls('spotify')).toBe(1)
+  })
+
+  it("replays the provider's request-id and rate-limit headers, and no others", async () => {
+    const upstream = fakeSync(() =>
+      Response.json(
+        { message: 'slow down', statusCode: 429 },
+        {
+          status: 429,
+          headers: { 'retry-after': '3', 'x-ratelimit-remaining': '0', 'x-request-id': 'req-42', 'request-id': 'r-7', 'set-cookie': 'a=b', server: 'upstream' },
+        },
+      ),
+    )
+    const { response } = await callApp(ROUTES.sync(SAMPLE.video), { env: { SYNC_BASE_URL: UPSTREAM }, fetch: upstream.fetcher })
+    await expectProviderAnswer(response, 429, 'upstream_rate_limited', '{"message":"slow down","statusCode":429}')
+    expect(response.headers.get('retry-after')).toBe('3')
+    expect(response.headers.get('x-ratelimit-remaining')).toBe('0')
+    expect(response.headers.get('request-id')).toBe('r-7')
+    expect(response.headers.get('x-upstream-request-id')).toBe('req-42')
+    expect(response.headers.get('x-request-id')).not.toBe('req-42') // the gateway's own
+    expect(response.headers.get('set-cookie')).toBeNull()
+    expect(response.headers.get('server')).toBeNull()
+  })
+
+  it('answers its own 502 for an error body over 64 KiB, never a cut one', async () => {
+    const upstream = fakeSync(() => new Response(`{"message":"${'x'.repeat(70 * 1024)}"}`, { status: 500, headers: { 'content-type': 'application/json' } }))
+    const { response } = await callApp(ROUTES.sync(SAMPLE.video), { env: { SYNC_BASE_URL: UPSTREAM }, fetch: upstream.fetcher })
+    await expectProblem(response, 502, 'upstream_error')
   })
 
   it('answers 502 when the provider cannot be reached', async () => {

@@ -14,7 +14,7 @@ export type CacheEntry = {
    * entry) holds problem extras as JSON and no `contentType`.
    */
   body: string
-  /** Not found: the status the provider answered (404, 410; Spotify's 400 "not found"). */
+  /** Not found: the status the provider answered (404, 410, or a 400 the adapter reads as "not found"). */
   status?: number
   /** The provider's content type, present when `body` is the provider's own answer (entries of older versions lack it). */
   contentType?: string

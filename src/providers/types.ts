@@ -111,6 +111,8 @@ export interface ProviderAdapter extends ProviderMeta {
   isRecord(body: unknown): boolean
   /** True when an error answer means "no such asset" (beyond a plain 404). */
   isNotFound?(status: number, error: unknown): boolean
+  /** Response headers (lower case) in which the provider names its request id: passed through to the client. */
+  readonly requestIdHeaders?: readonly string[]
   /** The provider's trace id in an error body, if it gives one. */
   traceId?(error: unknown): string | undefined
   /** State and media URLs of a record, for freshness. */

@@ -58,7 +58,7 @@ async function faultResponse(fault: Fault | undefined, error: ErrorBody, signal:
     case 'fail403':
       return json(error(403, 'Forbidden'), 403)
     case 'fail400':
-      // The provider refusing its input: Gumnut (FastAPI) answers 422, the others 400.
+      // The provider refusing its input: 400, or 422 where the provider says so (FastAPI services).
       return json(error(invalidStatus, 'Invalid request', { param: 'asset_id', value: 'sandbox' }), invalidStatus)
     case 'fail502':
       return new Response('<html>502 Bad Gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } })

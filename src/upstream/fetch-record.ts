@@ -19,17 +19,18 @@ export const ERROR_BODY_MAX_BYTES = 64 * 1024
 const RETRY_JITTER_MS = [50, 150] as const // the one retry waits a random time in this range
 const MIN_ATTEMPT_MS = 100 // no retry when less than this would be left of the deadline
 /**
- * Provider headers an answer keeps: rate limits, `Retry-After` and request ids. The provider's own
- * `x-request-id` would collide with the gateway's, so it travels as `x-upstream-request-id`.
+ * Provider headers an answer keeps: rate limits, `Retry-After`, and request ids (the common names
+ * here, plus any the adapter lists in `requestIdHeaders`). The provider's own `x-request-id` would
+ * collide with the gateway's, so it travels as `x-upstream-request-id`.
  */
-const PASSED_HEADER = /^(retry-after|x-ratelimit-[a-z-]+|ratelimit(-[a-z]+)?|request-id|x-frameio-request-id|x-amzn-requestid|x-cloud-trace-context)$/i
+const PASSED_HEADER = /^(retry-after|x-ratelimit-[a-z-]+|ratelimit(-[a-z]+)?|request-id|x-amzn-requestid)$/i
 const RENAMED_HEADER: Readonly<Record<string, string>> = { 'x-request-id': 'x-upstream-request-id' }
 
-function passedHeaders(headers: Headers): Record<string, string> {
+function passedHeaders(headers: Headers, adapter: ProviderAdapter): Record<string, string> {
   const out: Record<string, string> = {}
   headers.forEach((value, name) => {
     const lower = name.toLowerCase()
-    if (PASSED_HEADER.test(lower)) out[lower] = value
+    if (PASSED_HEADER.test(lower) || adapter.requestIdHeaders?.includes(lower)) out[lower] = value
     else if (Object.hasOwn(RENAMED_HEADER, lower)) out[RENAMED_HEADER[lower] as string] = value
   })
   return out
@@ -125,7 +126,7 @@ async function attempt(adapter: ProviderAdapter, key: LookupKey, deps: UpstreamD
     throw new ApiError('upstream_unreachable', `${adapter.name} could not be reached.`, { cause: err })
   }
   const { response } = call
-  const headers = passedHeaders(response.headers)
+  const headers = passedHeaders(response.headers, adapter)
   if (!response.ok) {
     const answer: ProviderAnswer | undefined = seen.bytes && {
       status: response.status,

@@ -42,6 +42,7 @@ export const frameio: ProviderAdapter = {
   webhook: frameioWebhook,
 
   queryParams: QUERY_PARAMS,
+  requestIdHeaders: ['x-frameio-request-id'],
 
   parse(params, query) {
     onlyKnownQuery(query, QUERY_PARAMS)
