@@ -110,3 +110,28 @@ describe.each(['spotify', 'sync', 'gumnut', 'frameio'] as const)('%s: the gatewa
     expect(cached.headers.get('content-type')).toBe(fromProvider.headers.get('content-type'))
   })
 })
+
+/**
+ * Differences outside the sandbox's fault list, each with its reason (docs/errors.md lists them too).
+ */
+describe('documented differences', () => {
+  it('a cached "no such asset" replays body, status and content type, but not the rate-limit headers of the call behind it', async () => {
+    // Reason: those headers described the provider's budget at the time of that call; replaying them later would mislead.
+    const path = PATHS.frameio(SAMPLE.unknown)
+    await call(`/frameio${path}`)
+    const cached = await call(`/frameio${path}`)
+    const fromProvider = await direct('frameio', path)
+    expect(await cached.text()).toBe(await fromProvider.text())
+    expect(fromProvider.headers.get('x-ratelimit-limit')).toBe('5')
+    expect(cached.headers.get('x-ratelimit-limit')).toBeNull()
+  })
+
+  it("an id the provider's own format rules out is the gateway's 400 problem, before any call", async () => {
+    // Reason: the gateway checks input before spending an upstream call or a cache key on it; Sync would answer 404.
+    const viaGateway = await call('/sync/v2/assets/not-a-uuid')
+    expect(viaGateway.status).toBe(400)
+    expect(viaGateway.headers.get('content-type')).toBe('application/problem+json')
+    const fromProvider = await direct('sync', PATHS.sync('not-a-uuid'))
+    expect(fromProvider.status).toBe(404)
+  })
+})
