@@ -7,7 +7,7 @@ import { type GateSession, openGate } from './coordinator'
 import type { EventSink } from './events/emit'
 import { notePending } from './freshness/pending-recheck'
 import { cacheStatusOf } from './http/cache-headers'
-import { ApiError } from './http/errors'
+import { ApiError, type ProviderAnswer } from './http/errors'
 import type { LookupKey, ProviderAdapter, ProviderRegistry, UpstreamDeps } from './providers/types'
 import { fetchRecord } from './upstream/fetch-record'
 
@@ -66,24 +66,58 @@ async function loadHere(deps: LookupDeps, adapter: ProviderAdapter, key: LookupK
       v: 1,
       kind: 'record',
       body: fetched.body,
+      contentType: fetched.contentType,
       etag: await strongEtag(fetched.body),
       state: facts.state,
       storedAt,
       ...recordWindows(deps.config, adapter.name, facts, storedAt),
     }
     parsed.set(entry, fetched.record)
-    if (facts.state === 'processing' && adapter.recheckWhilePending) deps.waitUntil(notePending(deps.upstream, key))
+    if (facts.state === 'processing' && adapter.recheckWhilePending && !key.uncached) deps.waitUntil(notePending(deps.upstream, key))
     return { entry, headers: fetched.headers }
   } catch (err) {
     if (!(err instanceof ApiError) || err.code !== 'asset_not_found') throw err
-    return { entry: await notFoundEntry(deps.config, err.extras, storedAt), headers: {} }
+    const answer = err.answer && providerText(err.answer)
+    const entry = answer
+      ? await notFoundEntry(deps.config, answer.body, storedAt, { status: err.answer?.status ?? 404, contentType: answer.contentType })
+      : await notFoundEntry(deps.config, JSON.stringify(err.extras), storedAt)
+    // The provider's rate-limit and request-id headers go with this answer, not with the cached copy.
+    return { entry, headers: err.answer?.headers ?? {} }
   }
 }
 
-/** A "no such asset" entry, fresh for the not-found window. */
-export async function notFoundEntry(config: Config, extras: Record<string, unknown>, storedAt = Date.now()): Promise<CacheEntry> {
-  const body = JSON.stringify(extras)
-  return { v: 1, kind: 'not_found', body, etag: await strongEtag(body), state: 'not_found', storedAt, ...notFoundWindows(config, storedAt) }
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** A provider's error answer as text, when its bytes are UTF-8 (what a cache entry can hold exactly). */
+function providerText(answer: ProviderAnswer): { body: string; contentType: string } | undefined {
+  try {
+    return { body: strictUtf8.decode(answer.body), contentType: answer.contentType ?? 'application/octet-stream' }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A "no such asset" entry, fresh for the not-found window: `body` is the provider's own answer
+ * (with its `status` and `contentType`), or problem extras as JSON when no provider answer stands
+ * behind it (an event said the asset is gone).
+ */
+export async function notFoundEntry(
+  config: Config,
+  body: string,
+  storedAt = Date.now(),
+  provider?: { status: number; contentType: string },
+): Promise<CacheEntry> {
+  return {
+    v: 1,
+    kind: 'not_found',
+    body,
+    ...(provider ? { status: provider.status, contentType: provider.contentType } : {}),
+    etag: await strongEtag(body),
+    state: 'not_found',
+    storedAt,
+    ...notFoundWindows(config, storedAt),
+  }
 }
 
 /**
@@ -98,6 +132,7 @@ export async function lookupAsset(
   directives: Directives = NO_DIRECTIVES,
   awaitWrites = false,
 ): Promise<CacheOutcome> {
+  if (key.uncached) return uncachedLookup(deps, adapter, key, directives)
   const since = Date.now() // an answer another isolate got since now is as good as a call of our own
   try {
     return await deps.cache.get(key.cacheKey, () => load(deps, adapter, key, since), directives, awaitWrites)
@@ -114,19 +149,60 @@ export async function lookupAsset(
   }
 }
 
-/** The 404 a cached "no such asset" answers with. */
-export function notFoundError(adapter: ProviderAdapter, outcome: CacheOutcome): ApiError {
-  let extras: Record<string, unknown> = {}
+/**
+ * A lookup whose query holds a value outside the provider's documented set: one upstream call,
+ * answered and forgotten. No tier is read or written and no call is shared, so inventing values
+ * buys no cache entries, KV writes or coalesced calls (the pacer still counts the call).
+ */
+async function uncachedLookup(deps: LookupDeps, adapter: ProviderAdapter, key: LookupKey, directives: Directives): Promise<CacheOutcome> {
+  const uncached = cacheStatusOf({ kind: 'uncached' })
+  if (directives.onlyIfCached) {
+    throw new ApiError('not_cached', 'This query is never cached (a value outside the documented set), and the request said only-if-cached.', {
+      headers: { 'cache-status': uncached },
+    })
+  }
+  const start = performance.now()
   try {
-    extras = JSON.parse(outcome.entry.body) as Record<string, unknown>
-  } catch {
-    // an entry from an older version: answer without upstream details
+    const loaded = await load(deps, adapter, key, Date.now())
+    return { ...loaded, served: { kind: 'uncached' }, timings: { upstream: performance.now() - start } }
+  } catch (err) {
+    if (err instanceof ApiError) err.headers['cache-status'] = uncached
+    throw err
+  }
+}
+
+/**
+ * The 404 a cached "no such asset" answers with: problem+json (redirect links, the gateway's own
+ * routes), carrying the provider's own answer for mirror routes to replay when the entry holds one.
+ */
+export function notFoundError(adapter: ProviderAdapter, outcome: CacheOutcome): ApiError {
+  const { entry } = outcome
+  let extras: Record<string, unknown> = {}
+  let answer: ProviderAnswer | undefined
+  if (entry.contentType !== undefined) {
+    extras = { upstream_status: entry.status ?? 404 }
+    try {
+      const traceId = adapter.traceId?.(JSON.parse(entry.body))
+      if (traceId) extras.upstream_trace_id = traceId
+    } catch {
+      // not JSON: no trace id to quote
+    }
+    answer = { status: entry.status ?? 404, body: encoder.encode(entry.body), contentType: entry.contentType, headers: outcome.headers }
+  } else {
+    try {
+      extras = JSON.parse(entry.body) as Record<string, unknown>
+    } catch {
+      // an entry from an older version: answer without upstream details
+    }
   }
   return new ApiError('asset_not_found', `${adapter.name} has no such asset, or it is not visible to the gateway's credentials.`, {
     extras,
-    headers: { 'cache-status': cacheStatusOf(outcome.served, outcome.entry) },
+    headers: { 'cache-status': cacheStatusOf(outcome.served, entry) },
+    ...(answer ? { answer } : {}),
   })
 }
+
+const encoder = new TextEncoder()
 
 const parsed = new WeakMap<CacheEntry, unknown>()
 

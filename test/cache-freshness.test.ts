@@ -2,7 +2,19 @@ import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
-import { callApp, createKey, expectProblem, fakeSync, forgetEdgeEntries, freshIsolate, resetState, sandboxStats, syncRecord, UPSTREAM } from './helpers'
+import {
+  callApp,
+  createKey,
+  expectProblem,
+  expectProviderAnswer,
+  fakeSync,
+  forgetEdgeEntries,
+  freshIsolate,
+  resetState,
+  sandboxStats,
+  syncRecord,
+  UPSTREAM,
+} from './helpers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
@@ -44,9 +56,9 @@ describe('freshness follows the asset state', () => {
   it('a not-found answer is remembered 30 s, and kept out of KV', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const path = `/sync/v2/assets/${SAMPLE.unknown}`
-    await expectProblem((await callApp(path)).response, 404, 'asset_not_found')
+    const first = await expectProviderAnswer((await callApp(path)).response, 404, 'asset_not_found')
     const cached = (await callApp(path)).response
-    await expectProblem(cached, 404, 'asset_not_found')
+    expect(await expectProviderAnswer(cached, 404, 'asset_not_found')).toBe(first)
     expect(status(cached)).toMatch(/hit; detail=memory/)
     expect(sandboxStats.calls('sync')).toBe(1)
     expect((await env.ASSET_KV.list({ prefix: 'cache:' })).keys).toEqual([])
@@ -95,7 +107,7 @@ describe('stale answers', () => {
     expect(((await response.json()) as { name: string }).name).toBe('good')
     later(86_400)
     freshIsolate()
-    await expectProblem((await viaFake(upstream)).response, 502, 'upstream_error')
+    await expectProviderAnswer((await viaFake(upstream)).response, 500, 'upstream_error', '{"message":"down","statusCode":503}')
   })
 
   it('never serves a stale copy whose media URLs expired, from any tier', async () => {
@@ -107,7 +119,7 @@ describe('stale answers', () => {
     later(541) // the URL has less than MEDIA_URL_MIN_VALIDITY_S left
     freshIsolate()
     const { response } = await viaFake(upstream)
-    await expectProblem(response, 502, 'upstream_error')
+    await expectProviderAnswer(response, 500, 'upstream_error', '{"message":"down","statusCode":500}')
     expect(upstream.state.calls).toBe(2)
   })
 

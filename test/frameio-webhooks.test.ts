@@ -55,7 +55,7 @@ describe('Frame.io webhooks', () => {
     currentSandbox().state.change('frameio', SAMPLE.processing, { ready: true })
     await signed(event('asset.ready', SAMPLE.processing))
     const { response } = await callApp(path)
-    expect(((await response.json()) as { transcodes: { finalized: boolean } }).transcodes.finalized).toBe(true)
+    expect(((await response.json()) as { transcoded_at: unknown }).transcoded_at).toBeTypeOf('string')
   })
 
   it('asset.deleted leaves a not-found record in every tier', async () => {

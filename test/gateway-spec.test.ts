@@ -27,8 +27,8 @@ type Method = 'get' | 'post'
 type SpecResponse = { $ref?: string; content?: Record<string, unknown> }
 type SpecPaths = Record<string, Partial<Record<string, { responses: Record<string, SpecResponse> }>>>
 
-/** Resolves a `$ref`'d response object to its schema pointer for one content type. */
-function schemaPointer(path: string, status: number, method: Method = 'get'): { pointer: string; mediaType: string } {
+/** Resolves a `$ref`'d response object to its schema pointer for one content type (the answer's, when the response declares several). */
+function schemaPointer(path: string, status: number, method: Method = 'get', contentType = ''): { pointer: string; mediaType: string } {
   const doc = spec as unknown as { paths: SpecPaths }
   let response = doc.paths[path]?.[method]?.responses[String(status)]
   let base = pointer('paths', path, method, 'responses', String(status))
@@ -38,13 +38,14 @@ function schemaPointer(path: string, status: number, method: Method = 'get'): { 
     const name = response.$ref.split('/').pop() ?? ''
     response = (spec as unknown as { components: { responses: Record<string, typeof response> } }).components.responses[name]
   }
-  const mediaType = Object.keys(response?.content ?? {})[0] ?? ''
+  const declared = Object.keys(response?.content ?? {})
+  const mediaType = declared.find((type) => contentType.split(';')[0]?.trim() === type) ?? declared[0] ?? ''
   return { pointer: `${base}/content/${mediaType.replace(/~/g, '~0').replace(/\//g, '~1')}/schema`, mediaType }
 }
 
 /** Checks `body` against the schema the spec declares for `method path` at `response.status` (GET unless told). */
 async function expectConforms(path: string, response: Response, body: unknown, method: Method = 'get') {
-  const { pointer: ptr, mediaType } = schemaPointer(path, response.status, method)
+  const { pointer: ptr, mediaType } = schemaPointer(path, response.status, method, response.headers.get('content-type') ?? '')
   expect(response.headers.get('content-type') ?? '').toContain(mediaType)
   const validator = new Validator({ ...(spec as object), $ref: ptr } as never, '2020-12', false)
   const result = validator.validate(body)
@@ -103,7 +104,11 @@ describe('the gateway behaves as openapi/asset-edge.yaml says', () => {
       { path: '/sync/v2/assets/{id}', id: 'nope', status: 400 },
       { path: '/sync/v2/assets/{id}', id: SAMPLE.unknown, status: 404 },
       { path: '/sync/v2/assets/{id}', id: SAMPLE.fail429, status: 429 },
-      { path: '/sync/v2/assets/{id}', id: SAMPLE.fail500, status: 502 },
+      { path: '/sync/v2/assets/{id}', id: SAMPLE.fail500, status: 500 },
+      { path: '/sync/v2/assets/{id}', id: SAMPLE.fail401, status: 401 },
+      { path: '/sync/v2/assets/{id}', id: SAMPLE.fail403, status: 403 },
+      { path: '/sync/v2/assets/{id}', id: SAMPLE.fail400, status: 400 },
+      { path: '/sync/v2/assets/{id}', id: SAMPLE.malformed, status: 502 },
       { path: '/sync/v2/assets/{id}', id: SAMPLE.hang, status: 504 },
     ] as const
     for (const c of cases) {
@@ -112,10 +117,23 @@ describe('the gateway behaves as openapi/asset-edge.yaml says', () => {
       await expectConforms(c.path, response, error)
     }
     const { error, response } = await client.GET('/gumnut/api/assets/{asset_id}', {
-      params: { path: { asset_id: GUMNUT_SAMPLE.image }, query: { include: ['selfies' as 'faces'] } },
+      params: { path: { asset_id: GUMNUT_SAMPLE.image }, query: { include: ['selfies'] } },
     })
     expect(response.status).toBe(422)
+    expect(response.headers.get('content-type')).toBe('application/json') // Gumnut's own 422, passed through
     await expectConforms('/gumnut/api/assets/{asset_id}', response, error)
+    for (const [path, url] of [
+      ['/spotify/ad_accounts/{ad_account_id}/assets/{asset_id}', `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.fail429}`],
+      ['/spotify/ad_accounts/{ad_account_id}/assets/{asset_id}', `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.unknown}`],
+      ['/frameio/v2/assets/{asset_id}', `/frameio/v2/assets/${SAMPLE.unknown}`],
+      ['/frameio/v2/assets/{asset_id}', `/frameio/v2/assets/${SAMPLE.fail401}`],
+      ['/gumnut/api/assets/{asset_id}', `/gumnut/api/assets/${GUMNUT_SAMPLE.unknown}`],
+      ['/gumnut/api/assets/{asset_id}', `/gumnut/api/assets/${GUMNUT_SAMPLE.fail400}`],
+    ] as const) {
+      const answer = await run(new Request(`${ORIGIN}${url}`, { headers: { authorization: `Bearer ${DEV_KEY}` } }))
+      expect(answer.status, url).toBeGreaterThanOrEqual(400)
+      await expectConforms(path, answer, await answer.json())
+    }
     const noKey = createClient<paths>({ baseUrl: ORIGIN, fetch: (request) => exports.default.fetch(request) })
     const unauthorized = await noKey.GET('/sync/v2/assets/{id}', { params: { path: { id: SAMPLE.video } } })
     expect(unauthorized.response.status).toBe(401)

@@ -119,6 +119,20 @@ export async function expectProblem(response: Response, status: number, code: st
   return body
 }
 
+/**
+ * Checks a mirror route replayed the provider's own error answer: its status (and body, when
+ * given), the gateway's code for the outcome in `x-asset-edge-error`, and `Cache-Control: no-store`.
+ */
+export async function expectProviderAnswer(response: Response, status: number, code: string, body?: string): Promise<string> {
+  expect(response.status).toBe(status)
+  expect(response.headers.get('x-asset-edge-error')).toBe(code)
+  expect(response.headers.get('cache-control')).toBe('no-store')
+  expect(response.headers.get('content-type')).not.toBe('application/problem+json')
+  const text = await response.text()
+  if (body !== undefined) expect(text).toBe(body)
+  return text
+}
+
 /** Plays a new isolate: fresh key, token and memory-tier state, no in-flight refreshes (KV and the Cache API stay). */
 export function freshIsolate(): void {
   world.isolate = new IsolateState()

@@ -18,14 +18,17 @@ const BAD: { path: string; status: number; code: string }[] = [
   { path: '/gumnut/api/assets/asset_a%2Fb', status: 400, code: 'invalid_id' },
   { path: '/gumnut/api/assets/asset_%2e%2e', status: 400, code: 'invalid_id' },
   { path: '/gumnut/api/assets/asset_%00', status: 400, code: 'invalid_id' },
-  { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=faces,selfies`, status: 422, code: 'invalid_include' },
-  { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=FACES`, status: 422, code: 'invalid_include' },
+  { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=fa%00ces`, status: 400, code: 'invalid_query' },
+  { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=${'a'.repeat(65)}`, status: 400, code: 'invalid_query' },
+  { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=${Array.from({ length: 17 }, (_, i) => `v${i}`).join(',')}`, status: 400, code: 'invalid_query' },
   { path: `/gumnut/api/assets/${GUMNUT_SAMPLE.image}?expand=faces`, status: 400, code: 'unknown_query_parameter' },
   { path: `/frameio/v2/assets/${SAMPLE.image}?include_deleted=yes`, status: 400, code: 'invalid_query' },
   { path: `/frameio/v2/assets/${SAMPLE.image}?include_deleted=true&include_deleted=false`, status: 400, code: 'invalid_query' },
   { path: `/frameio/v2/assets/${SAMPLE.image}?include_deleted=`, status: 400, code: 'invalid_query' },
-  { path: `/frameio/v2/assets/${SAMPLE.image}?type=File`, status: 400, code: 'invalid_query' },
-  { path: `/frameio/v2/assets/${SAMPLE.image}?type=file&type=folder`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?type=`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?type=fi%0Ale`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?type=file,folder`, status: 400, code: 'invalid_query' },
+  { path: `/frameio/v2/assets/${SAMPLE.image}?type=${'f'.repeat(65)}`, status: 400, code: 'invalid_query' },
   { path: `/frameio/v2/assets/${SAMPLE.image}?include=children`, status: 400, code: 'unknown_query_parameter' },
   { path: `/sync/v2/assets/${SAMPLE.video}?debug=1`, status: 400, code: 'unknown_query_parameter' },
 ]
@@ -34,12 +37,6 @@ describe('input checks before any upstream call', () => {
   it.each(BAD)('$path → $status $code', async ({ path, status, code }) => {
     await expectProblem(await call(path), status, code)
     for (const provider of ['spotify', 'sync', 'gumnut', 'frameio', 'spotify-token']) expect(sandboxStats.calls(provider)).toBe(0)
-  })
-
-  it('lists the allowed include values in a 422, as Gumnut does', async () => {
-    const body = await expectProblem(await call(`/gumnut/api/assets/${GUMNUT_SAMPLE.image}?include=selfies`), 422, 'invalid_include')
-    expect(body.allowed).toEqual(['metadata', 'faces', 'people', 'metrics', 'file_data', 'variants'])
-    expect(body.detail).toContain('selfies')
   })
 
   it('treats dot segments as the URL standard does: they never reach a lookup', async () => {

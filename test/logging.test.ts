@@ -46,7 +46,7 @@ describe('one JSON log line per request', () => {
   it('logs upstream failures with the code and upstream status', async () => {
     const before = accessLines().length
     await callApp(`/gumnut/api/assets/${GUMNUT_SAMPLE.fail500}`)
-    expect(accessLines().slice(before)[0]).toMatchObject({ status: 502, code: 'upstream_error', upstream_status: 500, provider: 'gumnut' })
+    expect(accessLines().slice(before)[0]).toMatchObject({ status: 500, code: 'upstream_error', upstream_status: 500, provider: 'gumnut' })
   })
 
   it('redacts link tokens in paths', async () => {

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
-import { call, expectProblem, resetState, sandboxStats } from './helpers'
+import { call, expectProviderAnswer, resetState, sandboxStats } from './helpers'
 
 beforeEach(resetState)
 
@@ -30,9 +30,9 @@ describe('lookups', () => {
 
   it('passes the body through unchanged, unknown fields included', async () => {
     const body = (await (await call(`/frameio/v2/assets/${SAMPLE.video}`)).json()) as Record<string, unknown>
-    // `fps` and `transcodes` are not in the page's schema; a pass-through gateway keeps them.
+    // `fps` is not in the page's schema; a pass-through gateway keeps it.
     expect(body.fps).toBe(10)
-    expect(body.transcodes).toEqual({ finalized: true })
+    expect(body.required_transcodes).toEqual({ h264_720: true, thumb: true, h264_2160: false, finalized: ['h264_720', 'thumb'] })
   })
 
   it('passes rate-limit headers through', async () => {
@@ -62,7 +62,7 @@ describe('lookups', () => {
   })
 
   it('answers a Frame.io deleted asset only with include_deleted=true', async () => {
-    await expectProblem(await call(`/frameio/v2/assets/${SAMPLE.deleted}`), 404, 'asset_not_found')
+    await expectProviderAnswer(await call(`/frameio/v2/assets/${SAMPLE.deleted}`), 404, 'asset_not_found')
     const response = await call(`/frameio/v2/assets/${SAMPLE.deleted}?include_deleted=true`)
     expect(response.status).toBe(200)
     expect(((await response.json()) as { deleted_at: string }).deleted_at).toBeTruthy()

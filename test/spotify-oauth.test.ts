@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { SAMPLE } from '../src/sandbox/samples'
-import { callApp, expectProblem, freshIsolate, resetState, sandboxStats } from './helpers'
+import { callApp, expectProblem, expectProviderAnswer, freshIsolate, resetState, sandboxStats } from './helpers'
 
 const PATH = `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.image}`
 /** Every lookup here must reach the provider, so each asks the cache to revalidate. */
@@ -90,15 +90,22 @@ describe('Spotify OAuth', () => {
     await expectProblem(response, 502, 'upstream_auth_failed')
   })
 
-  it('forgets a token the API refuses, so the next lookup mints a new one', async () => {
+  it('forgets a token the API refuses and tries once more with a freshly minted one', async () => {
     await env.ASSET_KV.put('spotify:access-token', JSON.stringify({ access_token: 'stale-token', expires_at: Date.now() + 3_600_000 }))
     const endpoint = tokenEndpoint(() => token())
     const first = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
-    await expectProblem(first.response, 502, 'upstream_auth_failed')
-    expect(await env.ASSET_KV.get('spotify:access-token')).toBeNull()
-    const second = await callApp(PATH, { env: { SPOTIFY_TOKEN_URL: TOKEN_URL }, fetch: endpoint.fetcher, init: REVALIDATE })
-    expect(second.response.status).toBe(200)
+    expect(first.response.status).toBe(200)
     expect(endpoint.forms).toHaveLength(1)
+    expect(await env.ASSET_KV.get('spotify:access-token')).not.toContain('stale-token')
+    expect(sandboxStats.calls('spotify')).toBe(2)
+  })
+
+  it("answers Spotify's own 401, with x-should-retry: false, when a fresh token is refused too", async () => {
+    const first = await callApp(`/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.fail401}`)
+    await expectProviderAnswer(first.response, 401, 'upstream_auth_failed')
+    expect(first.response.headers.get('x-should-retry')).toBe('false')
+    expect(sandboxStats.calls('spotify')).toBe(2)
+    expect(await env.ASSET_KV.get('spotify:access-token')).toBeNull()
   })
 
   it('uses the sandbox token endpoint in dev, end to end', async () => {

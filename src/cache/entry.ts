@@ -8,8 +8,16 @@ export type CacheEntry = {
   v: 1
   /** A provider record, or the provider's "no such asset". */
   kind: 'record' | 'not_found'
-  /** The provider's body exactly as sent (record), or the problem extras as JSON (not found). */
+  /**
+   * The provider's body exactly as sent: the record, or its "no such asset" answer. A not-found
+   * entry that no provider answer stands behind (an event said the asset is gone; an older version's
+   * entry) holds problem extras as JSON and no `contentType`.
+   */
   body: string
+  /** Not found: the status the provider answered (404, 410, or a 400 the adapter reads as "not found"). */
+  status?: number
+  /** The provider's content type, present when `body` is the provider's own answer (entries of older versions lack it). */
+  contentType?: string
   etag: string
   state: AssetState | 'not_found'
   storedAt: number

@@ -12,9 +12,10 @@ export type Served =
   | { kind: 'fetched'; fwd: Forward }
   | { kind: 'revalidating' }
   | { kind: 'stale-if-error'; fwd: Forward; status: number }
+  | { kind: 'uncached' }
 
 /** Why the provider was asked (RFC 9211 `fwd`): nothing usable, a stale copy, or the client's `no-cache`. */
-export type Forward = 'miss' | 'stale' | 'request'
+export type Forward = 'miss' | 'stale' | 'request' | 'bypass'
 
 /** Milliseconds spent in each tier and upstream. */
 export type Timings = Readonly<Partial<Record<'memory' | Store['name'] | 'upstream', number>>>

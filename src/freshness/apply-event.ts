@@ -20,7 +20,7 @@ export async function applyAssetEvent(deps: LookupDeps, adapter: ProviderAdapter
     const outcome = await lookupAsset(deps, adapter, key, { revalidate: true, onlyIfCached: false }, true)
     await deps.events?.changed(adapter, key.ids, previous, outcome.entry, true)
   } else if (event.effect === 'deleted') {
-    const gone = await notFoundEntry(deps.config, { reason: 'deleted_event' })
+    const gone = await notFoundEntry(deps.config, JSON.stringify({ reason: 'deleted_event' }))
     await deps.cache.remember(asset, gone)
     await deps.events?.changed(adapter, key.ids, previous, gone, true)
   }

@@ -852,9 +852,8 @@ export interface components {
         /**
          * @description The current status of an asset throughout lifecycle processes.
          * @example READY
-         * @enum {string}
          */
-        AssetStatus: "ERROR" | "PROCESSING" | "READY" | "WAITING_UPLOAD";
+        AssetStatus: ("ERROR" | "PROCESSING" | "READY" | "WAITING_UPLOAD") | string;
         /**
          * @description The aspect ratio of the asset. v2 (the page) sends a double; v3 sends an enum string.
          * @example 0.5625
@@ -910,16 +909,14 @@ export interface components {
             /**
              * @description The type of image asset. Not sent by v3.
              * @example COMPANION
-             * @enum {string}
              */
-            image_type?: "COMPANION" | "LOGO" | "USER_UPLOADED_IMAGE";
+            image_type?: ("COMPANION" | "LOGO" | "USER_UPLOADED_IMAGE") | string;
             /**
              * @description The file type of the image asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example JPEG
-             * @enum {string}
              */
-            file_type?: "JPEG" | "PNG";
+            file_type?: ("JPEG" | "PNG") | string;
             aspect_ratio?: components["schemas"]["AspectRatio"];
             /**
              * @description Width of the image in pixels.
@@ -984,9 +981,8 @@ export interface components {
             /**
              * @description The type of audio asset. `ADSTUDIO_SUPPLIED_AUDIO` is v3 only.
              * @example USER_UPLOADED_AUDIO
-             * @enum {string}
              */
-            audio_type?: "BACKGROUND_MUSIC" | "STOCK_BACKGROUND_MUSIC" | "USER_UPLOADED_AUDIO" | "ADSTUDIO_SUPPLIED_AUDIO";
+            audio_type?: ("BACKGROUND_MUSIC" | "STOCK_BACKGROUND_MUSIC" | "USER_UPLOADED_AUDIO" | "ADSTUDIO_SUPPLIED_AUDIO") | string;
             /**
              * Format: int32
              * @description The duration of the asset in milliseconds. This value is populated as part of asset
@@ -998,9 +994,8 @@ export interface components {
              * @description The file type of the audio asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example MP3
-             * @enum {string}
              */
-            file_type?: "MP3" | "OGG" | "WAV";
+            file_type?: ("MP3" | "OGG" | "WAV") | string;
         } & {
             [key: string]: unknown;
         };
@@ -1073,9 +1068,8 @@ export interface components {
              * @description The file type of the video asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example MP4
-             * @enum {string}
              */
-            file_type?: "MP4" | "QUICKTIME";
+            file_type?: ("MP4" | "QUICKTIME") | string;
             /**
              * @description Whether the video has an audio track.
              * @example true
@@ -1096,11 +1090,38 @@ export interface components {
          *     `asset_type` (v3), neither of which can be required.
          */
         Asset: components["schemas"]["ImageAsset"] | components["schemas"]["AudioAsset"] | components["schemas"]["VideoAsset"];
+        /** @description One machine-readable error code. */
+        ErrorCode: {
+            /** @description Error code. */
+            code?: string;
+            /** @description What the code means, often with a suggested fix. */
+            definition?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description Spotify Ads API error body (`ErrorResponse`). No field is marked required: not every error
+         *     (e.g. a 401 from the auth layer) is guaranteed to carry all three, and live responses have
+         *     been reported to vary the casing of the error-code key. Unknown fields are allowed.
+         */
+        Error: {
+            /**
+             * Format: uuid
+             * @description Trace identifier for the failed request; quote it when contacting Spotify.
+             * @example 0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b
+             */
+            sp_trace_id?: string;
+            /** @description Human-readable error messages. */
+            messages?: string[];
+            /** @description Machine-readable error codes. */
+            error_codes?: components["schemas"]["ErrorCode"][];
+        } & {
+            [key: string]: unknown;
+        };
         /** @description An asset (audio, video or image file). */
         "schemas-Asset": {
             /**
-             * Format: uuid
-             * @description A unique identifier for an asset.
+             * @description A unique identifier for an asset (a plain string on the page; UUIDs in practice).
              * @example 550e8400-e29b-41d4-a716-446655440000
              */
             id: string;
@@ -1119,15 +1140,13 @@ export interface components {
             /**
              * @description The type of asset file.
              * @example VIDEO
-             * @enum {string}
              */
-            type: "AUDIO" | "VIDEO" | "IMAGE";
+            type: ("AUDIO" | "VIDEO" | "IMAGE") | string;
             /**
              * @description Visibility scope for the asset.
              * @example ORGANIZATION
-             * @enum {string}
              */
-            visibility: "USER" | "ORGANIZATION";
+            visibility: ("USER" | "ORGANIZATION") | string;
             /**
              * @description The filename of the asset.
              * @example example-video.mp4
@@ -1151,11 +1170,10 @@ export interface components {
              */
             format?: string | null;
             /**
-             * @description The source type of the asset.
+             * @description The source type of the asset (the set is open; null when not known).
              * @example UPLOAD
-             * @enum {string|null}
              */
-            inputType?: "UPLOAD" | "URL" | "RECORD" | "TTS" | "EXTRACT" | "PLATFORM_IMPORT" | null;
+            inputType?: ("UPLOAD" | "URL" | "RECORD" | "TTS" | "EXTRACT" | "PLATFORM_IMPORT") | string | null;
             /**
              * Format: double
              * @description Duration of the media in seconds (for audio/video).
@@ -1178,6 +1196,24 @@ export interface components {
              * @example 1080
              */
             height?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Sync error body. Unknown fields are allowed. */
+        "schemas-Error": {
+            /** @description Human-readable error message. */
+            message: string;
+            /**
+             * @description HTTP status code of the error.
+             * @example 404
+             */
+            statusCode: number;
+            /** @description Machine-readable error code. */
+            errorCode?: string;
+            /** @description Suggested fix. */
+            suggestion?: string;
+            /** @description The request field the error relates to, when there is one. */
+            field?: string;
         } & {
             [key: string]: unknown;
         };
@@ -1439,6 +1475,11 @@ export interface components {
                 [key: string]: number | null;
             } | null;
             /**
+             * @description Size of the current rendering's file in bytes, at the top level (the uploaded file's size is `file_data.file_size_bytes`, with `include=file_data`).
+             * @example 3481022
+             */
+            file_size_bytes?: number | null;
+            /**
              * @description Named asset variants. Images: 'original', 'thumbnail', 'small', 'preview', 'fullsize'.
              *     Videos: 'original', plus 'thumbnail_image', 'small_image', 'preview_image',
              *     'fullsize_image' pointing at the extracted still. Variant URLs are stable: a derived
@@ -1446,10 +1487,10 @@ export interface components {
              *
              *     Without `include=variants` only the lean rung is present (`thumbnail`, or
              *     `thumbnail_image` for a video with an extracted still, or `original` for a still-less
-             *     video). Keys are open: other variant names may appear. Required per PROVIDERS.md; null
-             *     is accepted because Gumnut's SDK types it as nullable.
+             *     video). Keys are open: other variant names may appear. Optional and nullable, as
+             *     Gumnut's SDK types it (the page does not mark it required).
              */
-            asset_urls: ({
+            asset_urls?: ({
                 original?: components["schemas"]["AssetUrlValue"];
                 thumbnail?: components["schemas"]["AssetUrlValue"];
                 small?: components["schemas"]["AssetUrlValue"];
@@ -1497,6 +1538,29 @@ export interface components {
              * @example null
              */
             trashed_at?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description One request-validation error (FastAPI / pydantic shape). */
+        ValidationError: {
+            /** @description Location of the offending value, e.g. `["query", "include", 0]`. */
+            loc?: (string | number)[];
+            /** @description Human-readable message. */
+            msg?: string;
+            /** @description Machine-readable error type. */
+            type?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description Gumnut error body. PROVIDERS.md does not document it; Gumnut is a FastAPI service, so the
+         *     FastAPI shape is assumed: `detail` is a message string for HTTP errors, or a list of
+         *     `{ loc, msg, type }` items for request-validation errors (422). Both are accepted, and
+         *     the object is left open. Do not rely on `detail` being present.
+         */
+        "components-schemas-Error": {
+            /** @description Error message, or a list of validation errors. */
+            detail?: string | components["schemas"]["ValidationError"][];
         } & {
             [key: string]: unknown;
         };
@@ -1606,11 +1670,10 @@ export interface components {
              */
             account_id?: string;
             /**
-             * @description Kind of media.
+             * @description Kind of media: `document`, `image`, `stream`, or another kind Frame.io adds (open); null on records that have none (folders, version stacks).
              * @example stream
-             * @enum {string}
              */
-            asset_type?: "document" | "image" | "stream";
+            asset_type?: ("document" | "image" | "stream") | string | null;
             /**
              * Format: date-time
              * @description When the asset is (or was) moved to archival storage.
@@ -1633,7 +1696,8 @@ export interface components {
              * @example 6bd8f503-67d9-4b55-b7c3-e1b6bef82750
              */
             cover_asset_id?: string | null;
-            creator?: components["schemas"]["User"];
+            /** @description Who created the asset; null when Frame.io does not say (real records carry null). */
+            creator?: components["schemas"]["User"] | null;
             /**
              * @description The number of frames in this asset (really only useful for videos).
              * @example 0
@@ -1672,15 +1736,15 @@ export interface components {
              */
             item_count?: number;
             /**
-             * @description Review status label. The page's description is truncated ("Will be …") and lists no values; known values are `none`, `in_progress`, `needs_review`, `approved`. Left open.
+             * @description Review status label. The page's description is truncated ("Will be …") and lists no values; known values are `none`, `in_progress`, `needs_review`, `approved`. Left open; null on records without one.
              * @example approved
              * @example needs_review
              */
-            label?: string;
-            /** @description Metadata of the asset (free-form). */
+            label?: string | null;
+            /** @description Metadata of the asset (free-form); null on records without any. */
             metadata?: {
                 [key: string]: unknown;
-            };
+            } | null;
             metadata_flags?: components["schemas"]["MetadataFlags"];
             /**
              * @description Represents the name of the asset (filename).
@@ -1698,11 +1762,12 @@ export interface components {
              * @example 405d8375-3514-403b-8c43-83ae74cfe0e9
              */
             project_id?: string;
-            /** @description Accepts arbitrary key/value pairs for storing information on an asset. */
+            /** @description Accepts arbitrary key/value pairs for storing information on an asset; null when none were stored. */
             properties?: {
                 [key: string]: unknown;
-            };
-            required_transcodes?: components["schemas"]["RequiredTranscodes"];
+            } | null;
+            /** @description The page's object (which transcodes this asset needs, and which are `finalized`), or an array, as real records carry (e.g. `[]` for an asset with none to wait for). */
+            required_transcodes?: components["schemas"]["RequiredTranscodes"] | unknown[];
             /**
              * Format: uuid
              * @description The team this asset belongs to.
@@ -1711,11 +1776,10 @@ export interface components {
             team_id?: string;
             user_permissions?: components["schemas"]["UserPermissions"];
             /**
-             * @description Structural type of the asset.
+             * @description Structural type of the asset (open: Frame.io may add types).
              * @example file
-             * @enum {string}
              */
-            type?: "file" | "folder" | "version_stack" | "bundle";
+            type?: ("file" | "folder" | "version_stack" | "bundle") | string;
             /**
              * @description Not a very helpful number, this really just represents the number of times this asset has been requested via the API.
              * @example 0
@@ -1740,7 +1804,7 @@ export interface components {
             hls_manifest?: string | null;
             /**
              * Format: date-time
-             * @description Not on the page. When transcoding finished; null until then.
+             * @description Not on the page. When transcoding finished; null until then (the gateway reads an asset with `transcoded_at: null` and `type: file` as still processing).
              */
             transcoded_at?: string | null;
             /**
@@ -1772,6 +1836,36 @@ export interface components {
             downloads?: {
                 [key: string]: string | null;
             } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description One error entry. */
+        ErrorItem: {
+            /** @description HTTP status code. */
+            code?: number;
+            /** @description Human-readable detail. */
+            detail?: string;
+            /** @description HTTP status code. */
+            status?: number;
+            /** @description Short title. */
+            title?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Frame.io error body. */
+        "frameio_components-schemas-Error": {
+            /**
+             * @description HTTP status code.
+             * @example 404
+             */
+            code?: number;
+            /**
+             * @description Short error message.
+             * @example Not Found
+             */
+            message?: string;
+            /** @description Individual errors. */
+            errors?: components["schemas"]["ErrorItem"][];
         } & {
             [key: string]: unknown;
         };
@@ -2072,6 +2166,86 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Either Spotify's own error answer, replayed as Spotify sent it (status, body bytes, `Content-Type`, and its `Retry-After`, `x-ratelimit-*` and request-id headers), so Spotify's SDK reads it as it would from Spotify; or the gateway's own problem document for what the gateway concluded itself. Spotify answers an unknown asset with 400 or 404 and says so in the body; both are replayed as sent (and cached as not found). The gateway's problems here, by status: 400 `invalid_id`, `invalid_query`, `unknown_query_parameter`; 401 `missing_api_key`, `invalid_api_key`; 403 `forbidden_scope`; 404 `asset_not_found` (an asset an event said is gone); 422 `invalid_include`; 429 `upstream_rate_limited` (the gateway's own budget); 500 `internal_error`; 502 `upstream_invalid_response`, `upstream_body_incomplete`, `upstream_body_too_large`, `upstream_unreachable`, `upstream_reauthorization_required`; 504 `upstream_timeout`, `not_cached`. A replayed answer carries `x-asset-edge-error` (the gateway's code for it: `asset_not_found`, `upstream_auth_failed`, `upstream_rate_limited`, `upstream_unavailable`, `upstream_error`, `upstream_rejected`); where Spotify refused the gateway's own credentials (401/403) it also carries `x-should-retry: false`. See docs/errors.md. */
+        SpotifyError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                /** @description The provider's `Retry-After` (on 429 and 503), or the gateway's own on its 429. */
+                "Retry-After"?: string;
+                /** @description The gateway's code for a replayed provider answer (absent on problem documents, which carry `code`). */
+                "X-Asset-Edge-Error"?: string;
+                /** @description `false` where the provider refused the gateway's own credentials: no retry can cure it. */
+                "X-Should-Retry"?: "false";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+                "application/json": components["schemas"]["Error"];
+                "text/html": string;
+            };
+        };
+        /** @description Either Sync's own error answer, replayed as Sync sent it (status, body bytes, `Content-Type`, and its `Retry-After`, `x-ratelimit-*` and request-id headers), so Sync's SDK reads it as it would from Sync; or the gateway's own problem document for what the gateway concluded itself. Its SDK turns the body into its error classes. The gateway's problems here, by status: 400 `invalid_id`, `invalid_query`, `unknown_query_parameter`; 401 `missing_api_key`, `invalid_api_key`; 403 `forbidden_scope`; 404 `asset_not_found` (an asset an event said is gone); 422 `invalid_include`; 429 `upstream_rate_limited` (the gateway's own budget); 500 `internal_error`; 502 `upstream_invalid_response`, `upstream_body_incomplete`, `upstream_body_too_large`, `upstream_unreachable`, `upstream_reauthorization_required`; 504 `upstream_timeout`, `not_cached`. A replayed answer carries `x-asset-edge-error` (the gateway's code for it: `asset_not_found`, `upstream_auth_failed`, `upstream_rate_limited`, `upstream_unavailable`, `upstream_error`, `upstream_rejected`); where Sync refused the gateway's own credentials (401/403) it also carries `x-should-retry: false`. See docs/errors.md. */
+        SyncError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                /** @description The provider's `Retry-After` (on 429 and 503), or the gateway's own on its 429. */
+                "Retry-After"?: string;
+                /** @description The gateway's code for a replayed provider answer (absent on problem documents, which carry `code`). */
+                "X-Asset-Edge-Error"?: string;
+                /** @description `false` where the provider refused the gateway's own credentials: no retry can cure it. */
+                "X-Should-Retry"?: "false";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+                "application/json": components["schemas"]["schemas-Error"];
+                "text/html": string;
+            };
+        };
+        /** @description Either Gumnut's own error answer, replayed as Gumnut sent it (status, body bytes, `Content-Type`, and its `Retry-After`, `x-ratelimit-*` and request-id headers), so Gumnut's SDK reads it as it would from Gumnut; or the gateway's own problem document for what the gateway concluded itself. An `include` value Gumnut does not know is passed through, and Gumnut's 422 replayed. The gateway's problems here, by status: 400 `invalid_id`, `invalid_query`, `unknown_query_parameter`; 401 `missing_api_key`, `invalid_api_key`; 403 `forbidden_scope`; 404 `asset_not_found` (an asset an event said is gone); 422 `invalid_include`; 429 `upstream_rate_limited` (the gateway's own budget); 500 `internal_error`; 502 `upstream_invalid_response`, `upstream_body_incomplete`, `upstream_body_too_large`, `upstream_unreachable`, `upstream_reauthorization_required`; 504 `upstream_timeout`, `not_cached`. A replayed answer carries `x-asset-edge-error` (the gateway's code for it: `asset_not_found`, `upstream_auth_failed`, `upstream_rate_limited`, `upstream_unavailable`, `upstream_error`, `upstream_rejected`); where Gumnut refused the gateway's own credentials (401/403) it also carries `x-should-retry: false`. See docs/errors.md. */
+        GumnutError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                /** @description The provider's `Retry-After` (on 429 and 503), or the gateway's own on its 429. */
+                "Retry-After"?: string;
+                /** @description The gateway's code for a replayed provider answer (absent on problem documents, which carry `code`). */
+                "X-Asset-Edge-Error"?: string;
+                /** @description `false` where the provider refused the gateway's own credentials: no retry can cure it. */
+                "X-Should-Retry"?: "false";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+                "application/json": components["schemas"]["components-schemas-Error"];
+                "text/html": string;
+            };
+        };
+        /** @description Either Frame.io's own error answer, replayed as Frame.io sent it (status, body bytes, `Content-Type`, and its `Retry-After`, `x-ratelimit-*` and request-id headers), so Frame.io's SDK reads it as it would from Frame.io; or the gateway's own problem document for what the gateway concluded itself.  The gateway's problems here, by status: 400 `invalid_id`, `invalid_query`, `unknown_query_parameter`; 401 `missing_api_key`, `invalid_api_key`; 403 `forbidden_scope`; 404 `asset_not_found` (an asset an event said is gone); 422 `invalid_include`; 429 `upstream_rate_limited` (the gateway's own budget); 500 `internal_error`; 502 `upstream_invalid_response`, `upstream_body_incomplete`, `upstream_body_too_large`, `upstream_unreachable`, `upstream_reauthorization_required`; 504 `upstream_timeout`, `not_cached`. A replayed answer carries `x-asset-edge-error` (the gateway's code for it: `asset_not_found`, `upstream_auth_failed`, `upstream_rate_limited`, `upstream_unavailable`, `upstream_error`, `upstream_rejected`); where Frame.io refused the gateway's own credentials (401/403) it also carries `x-should-retry: false`. See docs/errors.md. */
+        FrameioError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Cache-Status": components["headers"]["Problem-Cache-Status"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                /** @description The provider's `Retry-After` (on 429 and 503), or the gateway's own on its 429. */
+                "Retry-After"?: string;
+                /** @description The gateway's code for a replayed provider answer (absent on problem documents, which carry `code`). */
+                "X-Asset-Edge-Error"?: string;
+                /** @description `false` where the provider refused the gateway's own credentials: no retry can cure it. */
+                "X-Should-Retry"?: "false";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+                "application/json": components["schemas"]["frameio_components-schemas-Error"];
+                "text/html": string;
+            };
+        };
         /** @description The webhook body is not JSON, lacks a string `type` or a `resource` object with a string `id`, or names an asset whose `resource.id` is not a Frame.io asset id (`webhook_malformed`). Checked after the signature. */
         WebhookMalformed: {
             headers: {
@@ -2189,7 +2363,10 @@ export interface components {
          *       `max-age=0`; fetched from the provider and stored;
          *     * `asset-edge; fwd=<miss|stale|request>; fwd-status=<status>; detail=stale-if-error` — the
          *       provider failed (429, 502, 503 or 504: `fwd-status`) and a stale copy still within its
-         *       stale-if-error window was served instead.
+         *       stale-if-error window was served instead;
+         *     * `asset-edge; fwd=bypass; detail=uncached-query` — the query holds a value outside the
+         *       provider's documented set (Frame.io `type`, Gumnut `include`): passed through to the
+         *       provider, and no tier was read or written.
          *
          *     Problem answers of a lookup carry it too: `asset-edge; fwd=<reason>; fwd-status=<status>`
          *     when the provider failed and no stale copy could stand in; the 404 `asset_not_found` the
@@ -2347,15 +2524,15 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
+            400: components["responses"]["SpotifyError"];
+            401: components["responses"]["SpotifyError"];
+            403: components["responses"]["SpotifyError"];
+            404: components["responses"]["SpotifyError"];
+            429: components["responses"]["SpotifyError"];
+            500: components["responses"]["SpotifyError"];
+            502: components["responses"]["SpotifyError"];
+            503: components["responses"]["SpotifyError"];
+            504: components["responses"]["SpotifyError"];
         };
     };
     getSyncAsset: {
@@ -2431,15 +2608,15 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
+            400: components["responses"]["SyncError"];
+            401: components["responses"]["SyncError"];
+            403: components["responses"]["SyncError"];
+            404: components["responses"]["SyncError"];
+            429: components["responses"]["SyncError"];
+            500: components["responses"]["SyncError"];
+            502: components["responses"]["SyncError"];
+            503: components["responses"]["SyncError"];
+            504: components["responses"]["SyncError"];
         };
     };
     getGumnutAsset: {
@@ -2450,14 +2627,17 @@ export interface operations {
                  *
                  *     Send repeated parameters (`include=faces&include=people`, the form declared here:
                  *     `style: form`, `explode: true`) or a single comma-separated value
-                 *     (`include=faces,people`); both mean the same. An unknown value is a
-                 *     422 `invalid_include` whose `allowed` member lists the allowed values.
+                 *     (`include=faces,people`); both mean the same. Lookups with documented values only are
+                 *     cached. A value outside them is passed through to Gumnut, which judges it (its own 422
+                 *     for one it does not know), and the lookup is never cached (`Cache-Status:
+                 *     asset-edge; fwd=bypass; detail=uncached-query`). Each value is 1–64 letters, digits,
+                 *     `_`, `.`, `:` or `-`, at most 16 in all; anything else is a 400 `invalid_query`.
                  * @example [
                  *       "metadata",
                  *       "variants"
                  *     ]
                  */
-                include?: ("metadata" | "faces" | "people" | "metrics" | "file_data" | "variants")[];
+                include?: (("metadata" | "faces" | "people" | "metrics" | "file_data" | "variants") | string)[];
             };
             header?: {
                 /**
@@ -2539,16 +2719,16 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableContent"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
+            400: components["responses"]["GumnutError"];
+            401: components["responses"]["GumnutError"];
+            403: components["responses"]["GumnutError"];
+            404: components["responses"]["GumnutError"];
+            422: components["responses"]["GumnutError"];
+            429: components["responses"]["GumnutError"];
+            500: components["responses"]["GumnutError"];
+            502: components["responses"]["GumnutError"];
+            503: components["responses"]["GumnutError"];
+            504: components["responses"]["GumnutError"];
         };
     };
     getFrameioAsset: {
@@ -2560,10 +2740,10 @@ export interface operations {
                  */
                 include_deleted?: boolean;
                 /**
-                 * @description Asset type filter, passed to Frame.io (asset types are `file`, `folder`, `version_stack`, `bundle`). A value not matching the pattern is a 400 `invalid_query`.
+                 * @description Asset type filter, passed to Frame.io: a string, or repeated as the page's "string or Array of strings" (asset types are `file`, `folder`, `version_stack`, `bundle`). A lookup with none or one documented value is cached; several values, or one outside the documented set, are passed through and never cached (`Cache-Status: asset-edge; fwd=bypass; detail=uncached-query`). Each value is 1–64 letters, digits, `_`, `.`, `:` or `-`, at most 16 in all; anything else is a 400 `invalid_query`.
                  * @example file
                  */
-                type?: string;
+                type?: string | string[];
             };
             header?: {
                 /**
@@ -2630,15 +2810,15 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
+            400: components["responses"]["FrameioError"];
+            401: components["responses"]["FrameioError"];
+            403: components["responses"]["FrameioError"];
+            404: components["responses"]["FrameioError"];
+            429: components["responses"]["FrameioError"];
+            500: components["responses"]["FrameioError"];
+            502: components["responses"]["FrameioError"];
+            503: components["responses"]["FrameioError"];
+            504: components["responses"]["FrameioError"];
         };
     };
     createLink: {

@@ -37,11 +37,10 @@ export interface components {
              */
             account_id?: string;
             /**
-             * @description Kind of media.
+             * @description Kind of media: `document`, `image`, `stream`, or another kind Frame.io adds (open); null on records that have none (folders, version stacks).
              * @example stream
-             * @enum {string}
              */
-            asset_type?: "document" | "image" | "stream";
+            asset_type?: ("document" | "image" | "stream") | string | null;
             /**
              * Format: date-time
              * @description When the asset is (or was) moved to archival storage.
@@ -64,7 +63,8 @@ export interface components {
              * @example 6bd8f503-67d9-4b55-b7c3-e1b6bef82750
              */
             cover_asset_id?: string | null;
-            creator?: components["schemas"]["User"];
+            /** @description Who created the asset; null when Frame.io does not say (real records carry null). */
+            creator?: components["schemas"]["User"] | null;
             /**
              * @description The number of frames in this asset (really only useful for videos).
              * @example 0
@@ -103,15 +103,15 @@ export interface components {
              */
             item_count?: number;
             /**
-             * @description Review status label. The page's description is truncated ("Will be …") and lists no values; known values are `none`, `in_progress`, `needs_review`, `approved`. Left open.
+             * @description Review status label. The page's description is truncated ("Will be …") and lists no values; known values are `none`, `in_progress`, `needs_review`, `approved`. Left open; null on records without one.
              * @example approved
              * @example needs_review
              */
-            label?: string;
-            /** @description Metadata of the asset (free-form). */
+            label?: string | null;
+            /** @description Metadata of the asset (free-form); null on records without any. */
             metadata?: {
                 [key: string]: unknown;
-            };
+            } | null;
             metadata_flags?: components["schemas"]["MetadataFlags"];
             /**
              * @description Represents the name of the asset (filename).
@@ -129,11 +129,12 @@ export interface components {
              * @example 405d8375-3514-403b-8c43-83ae74cfe0e9
              */
             project_id?: string;
-            /** @description Accepts arbitrary key/value pairs for storing information on an asset. */
+            /** @description Accepts arbitrary key/value pairs for storing information on an asset; null when none were stored. */
             properties?: {
                 [key: string]: unknown;
-            };
-            required_transcodes?: components["schemas"]["RequiredTranscodes"];
+            } | null;
+            /** @description The page's object (which transcodes this asset needs, and which are `finalized`), or an array, as real records carry (e.g. `[]` for an asset with none to wait for). */
+            required_transcodes?: components["schemas"]["RequiredTranscodes"] | unknown[];
             /**
              * Format: uuid
              * @description The team this asset belongs to.
@@ -142,11 +143,10 @@ export interface components {
             team_id?: string;
             user_permissions?: components["schemas"]["UserPermissions"];
             /**
-             * @description Structural type of the asset.
+             * @description Structural type of the asset (open: Frame.io may add types).
              * @example file
-             * @enum {string}
              */
-            type?: "file" | "folder" | "version_stack" | "bundle";
+            type?: ("file" | "folder" | "version_stack" | "bundle") | string;
             /**
              * @description Not a very helpful number, this really just represents the number of times this asset has been requested via the API.
              * @example 0
@@ -171,7 +171,7 @@ export interface components {
             hls_manifest?: string | null;
             /**
              * Format: date-time
-             * @description Not on the page. When transcoding finished; null until then.
+             * @description Not on the page. When transcoding finished; null until then (the gateway reads an asset with `transcoded_at: null` and `type: file` as still processing).
              */
             transcoded_at?: string | null;
             /**
@@ -372,12 +372,10 @@ export interface operations {
                  */
                 include_deleted?: boolean;
                 /**
-                 * @description Asset type filter. Not on the page; present in the real v2 API per PROVIDERS.md, which does not list its values (asset types are `file`, `folder`, `version_stack`, `bundle`), so it is declared as an open string.
+                 * @description The page's second query parameter, "string or Array of strings" (its name is lost in the page's rendering; PROVIDERS.md and the real v2 call name it `type`). An asset type (`file`, `folder`, `version_stack`, `bundle`); a list is sent as repeated `type=` parameters (`style: form`, `explode: true`).
                  * @example file
                  */
-                type?: string;
-                /** @description Related data to include, as the page documents it (string or array of strings; the page names no values). The real v2 get-asset call is not known to honour it. A list may be sent as repeated `include=` parameters (`style: form`, `explode: true`). */
-                include?: string | string[];
+                type?: string | string[];
             };
             header?: never;
             path: {

@@ -60,11 +60,8 @@ export interface components {
          * @example asset_7Kq2mZxY9pRvT4bWn3HcDe
          */
         AssetId: string;
-        /**
-         * @description One opt-in expansion of the asset response.
-         * @enum {string}
-         */
-        IncludeValue: "metadata" | "faces" | "people" | "metrics" | "file_data" | "variants";
+        /** @description One opt-in expansion of the asset response: the documented values, or another string (the set grows; Gumnut judges a value it does not know, with a 422). */
+        IncludeValue: ("metadata" | "faces" | "people" | "metrics" | "file_data" | "variants") | string;
         /**
          * @description Represents a photo or video asset with metadata and access URLs. Top-level rendering
          *     fields (`mime_type`, `width`, `height`, `asset_urls`, …) describe the asset's current
@@ -135,6 +132,11 @@ export interface components {
                 [key: string]: number | null;
             } | null;
             /**
+             * @description Size of the current rendering's file in bytes, at the top level (the uploaded file's size is `file_data.file_size_bytes`, with `include=file_data`).
+             * @example 3481022
+             */
+            file_size_bytes?: number | null;
+            /**
              * @description Named asset variants. Images: 'original', 'thumbnail', 'small', 'preview', 'fullsize'.
              *     Videos: 'original', plus 'thumbnail_image', 'small_image', 'preview_image',
              *     'fullsize_image' pointing at the extracted still. Variant URLs are stable: a derived
@@ -142,10 +144,10 @@ export interface components {
              *
              *     Without `include=variants` only the lean rung is present (`thumbnail`, or
              *     `thumbnail_image` for a video with an extracted still, or `original` for a still-less
-             *     video). Keys are open: other variant names may appear. Required per PROVIDERS.md; null
-             *     is accepted because Gumnut's SDK types it as nullable.
+             *     video). Keys are open: other variant names may appear. Optional and nullable, as
+             *     Gumnut's SDK types it (the page does not mark it required).
              */
-            asset_urls: ({
+            asset_urls?: ({
                 original?: components["schemas"]["AssetUrlValue"];
                 thumbnail?: components["schemas"]["AssetUrlValue"];
                 small?: components["schemas"]["AssetUrlValue"];
@@ -623,7 +625,8 @@ export interface operations {
                  *
                  *     Accepts multiple `include=` query params (`include=faces&include=people`, the form
                  *     declared here: `style: form`, `explode: true`) or a single comma-delimited value
-                 *     (`include=faces,people`); the server treats both the same. Unknown values return 422.
+                 *     (`include=faces,people`); the server treats both the same. Unknown values return 422
+                 *     (the gateway passes them through, uncached, for Gumnut to judge).
                  *     Two requests whose include sets are equal (ignoring order and repeats) are the same
                  *     lookup. When omitted, only the lean core is returned (`id`, `mime_type`,
                  *     `local_datetime`, dimensions, `description`, `thumbhash`, `asset_urls`, `kind`,

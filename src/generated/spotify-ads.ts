@@ -37,9 +37,8 @@ export interface components {
         /**
          * @description The current status of an asset throughout lifecycle processes.
          * @example READY
-         * @enum {string}
          */
-        AssetStatus: "ERROR" | "PROCESSING" | "READY" | "WAITING_UPLOAD";
+        AssetStatus: ("ERROR" | "PROCESSING" | "READY" | "WAITING_UPLOAD") | string;
         /**
          * @description The aspect ratio of the asset. v2 (the page) sends a double; v3 sends an enum string.
          * @example 0.5625
@@ -95,16 +94,14 @@ export interface components {
             /**
              * @description The type of image asset. Not sent by v3.
              * @example COMPANION
-             * @enum {string}
              */
-            image_type?: "COMPANION" | "LOGO" | "USER_UPLOADED_IMAGE";
+            image_type?: ("COMPANION" | "LOGO" | "USER_UPLOADED_IMAGE") | string;
             /**
              * @description The file type of the image asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example JPEG
-             * @enum {string}
              */
-            file_type?: "JPEG" | "PNG";
+            file_type?: ("JPEG" | "PNG") | string;
             aspect_ratio?: components["schemas"]["AspectRatio"];
             /**
              * @description Width of the image in pixels.
@@ -169,9 +166,8 @@ export interface components {
             /**
              * @description The type of audio asset. `ADSTUDIO_SUPPLIED_AUDIO` is v3 only.
              * @example USER_UPLOADED_AUDIO
-             * @enum {string}
              */
-            audio_type?: "BACKGROUND_MUSIC" | "STOCK_BACKGROUND_MUSIC" | "USER_UPLOADED_AUDIO" | "ADSTUDIO_SUPPLIED_AUDIO";
+            audio_type?: ("BACKGROUND_MUSIC" | "STOCK_BACKGROUND_MUSIC" | "USER_UPLOADED_AUDIO" | "ADSTUDIO_SUPPLIED_AUDIO") | string;
             /**
              * Format: int32
              * @description The duration of the asset in milliseconds. This value is populated as part of asset
@@ -183,9 +179,8 @@ export interface components {
              * @description The file type of the audio asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example MP3
-             * @enum {string}
              */
-            file_type?: "MP3" | "OGG" | "WAV";
+            file_type?: ("MP3" | "OGG" | "WAV") | string;
         } & {
             [key: string]: unknown;
         };
@@ -258,9 +253,8 @@ export interface components {
              * @description The file type of the video asset as defined by the 'file type' specification of the ISO
              *     base media file format standard.
              * @example MP4
-             * @enum {string}
              */
-            file_type?: "MP4" | "QUICKTIME";
+            file_type?: ("MP4" | "QUICKTIME") | string;
             /**
              * @description Whether the video has an audio track.
              * @example true

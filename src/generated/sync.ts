@@ -31,8 +31,7 @@ export interface components {
         /** @description An asset (audio, video or image file). */
         Asset: {
             /**
-             * Format: uuid
-             * @description A unique identifier for an asset.
+             * @description A unique identifier for an asset (a plain string on the page; UUIDs in practice).
              * @example 550e8400-e29b-41d4-a716-446655440000
              */
             id: string;
@@ -51,15 +50,13 @@ export interface components {
             /**
              * @description The type of asset file.
              * @example VIDEO
-             * @enum {string}
              */
-            type: "AUDIO" | "VIDEO" | "IMAGE";
+            type: ("AUDIO" | "VIDEO" | "IMAGE") | string;
             /**
              * @description Visibility scope for the asset.
              * @example ORGANIZATION
-             * @enum {string}
              */
-            visibility: "USER" | "ORGANIZATION";
+            visibility: ("USER" | "ORGANIZATION") | string;
             /**
              * @description The filename of the asset.
              * @example example-video.mp4
@@ -83,11 +80,10 @@ export interface components {
              */
             format?: string | null;
             /**
-             * @description The source type of the asset.
+             * @description The source type of the asset (the set is open; null when not known).
              * @example UPLOAD
-             * @enum {string|null}
              */
-            inputType?: "UPLOAD" | "URL" | "RECORD" | "TTS" | "EXTRACT" | "PLATFORM_IMPORT" | null;
+            inputType?: ("UPLOAD" | "URL" | "RECORD" | "TTS" | "EXTRACT" | "PLATFORM_IMPORT") | string | null;
             /**
              * Format: double
              * @description Duration of the media in seconds (for audio/video).

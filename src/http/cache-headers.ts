@@ -24,6 +24,8 @@ export function cacheStatusOf(attempt: Attempt, entry?: CacheEntry, now = Date.n
       return `${NAME}; fwd=${attempt.fwd}; fwd-status=${attempt.status}; detail=stale-if-error`
     case 'failed':
       return `${NAME}; fwd=${attempt.fwd}; fwd-status=${attempt.status}`
+    case 'uncached':
+      return `${NAME}; fwd=bypass; detail=uncached-query`
     case 'not-cached':
       return `${NAME}; fwd=miss; detail=only-if-cached`
   }
@@ -56,9 +58,9 @@ export function cacheHeaders(outcome: CacheOutcome, now: number, body = false): 
     etag: entry.etag,
     'cache-status': memory ? MEMORY_HIT_STATUS + freshS : cacheStatusOf(served, entry, now),
     age: String(Math.max(0, Math.floor((now - entry.storedAt) / 1000))),
-    'cache-control': `private, max-age=${freshS}`,
+    'cache-control': served.kind === 'uncached' ? 'private, no-cache' : `private, max-age=${freshS}`,
     'server-timing': memory && outcome.timings.memory === 0 && !outcome.gate ? MEMORY_TIMING : serverTiming(outcome.timings, outcome.gate),
   }
-  if (body) headers['content-type'] = CONTENT_TYPE
+  if (body) headers['content-type'] = entry.contentType ?? CONTENT_TYPE
   return headers
 }

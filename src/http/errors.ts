@@ -86,19 +86,37 @@ const TITLES: Record<number, string> = {
   504: 'Gateway Timeout',
 }
 
+/**
+ * An error answer exactly as a provider sent it: what a mirror route replays (status, body bytes,
+ * content type, and the allow-listed rate-limit and request-id headers).
+ */
+export type ProviderAnswer = {
+  status: number
+  body: Uint8Array
+  contentType: string | undefined
+  headers: Record<string, string>
+}
+
 /** The one error type of the gateway: a code from `ERROR_CODES` (which fixes the status) and a safe detail. */
 export class ApiError extends HTTPException {
   readonly code: ErrorCode
   readonly detail: string
   readonly extras: ProblemExtras
   readonly headers: Record<string, string>
+  /** The provider's own error answer behind this error, when the provider answered one: mirror routes replay it. */
+  readonly answer: ProviderAnswer | undefined
 
-  constructor(code: ErrorCode, detail: string, options: { extras?: ProblemExtras; headers?: Record<string, string>; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { extras?: ProblemExtras; headers?: Record<string, string>; cause?: unknown; answer?: ProviderAnswer } = {},
+  ) {
     super(ERROR_CODES[code], { message: detail, cause: options.cause })
     this.code = code
     this.detail = detail
     this.extras = options.extras ?? {}
     this.headers = options.headers ?? {}
+    this.answer = options.answer
   }
 
   override getResponse(): Response {

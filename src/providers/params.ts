@@ -33,25 +33,41 @@ export function booleanQuery(query: URLSearchParams, name: string): boolean | un
   return value === 'true'
 }
 
+/** A set-valued query parameter read: its canonical form, and the first member outside the documented set. */
+export type SetQuery = { canonical: string; unknown: string | undefined }
+
+/** Largest number of members a set-valued query parameter may have (repeats included). */
+export const MAX_SET_MEMBERS = 16
+/** What a member of a set-valued query parameter may look like: a word, never control characters or separators. */
+const MEMBER = /^[A-Za-z0-9_.:-]{1,64}$/
+
 /**
- * Reads a set-valued query parameter given repeated or comma separated, checks every member, and
- * returns the canonical form (sorted, de-duplicated, comma-joined). Unknown members are a 422
- * listing the allowed values, as Gumnut itself answers.
+ * Reads a set-valued query parameter given repeated (and, with `commas`, comma separated), checks
+ * every member is well formed (a 400 otherwise, before any upstream call), and returns the
+ * canonical form (sorted, de-duplicated, comma-joined) and the first member outside `allowed`, if
+ * any: such a value is the provider's to judge, so it is passed through, uncached.
  */
-export function setQuery(query: URLSearchParams, name: string, allowed: readonly string[]): string | undefined {
-  const members = query
-    .getAll(name)
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '')
+export function setQuery(query: URLSearchParams, name: string, allowed: readonly string[], commas = true): SetQuery | undefined {
+  const given = query.getAll(name)
+  // A comma list may hold empty items (`a,,b`); a repeated parameter given empty (`type=`) is malformed.
+  const members = commas
+    ? given
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .filter((v) => v !== '')
+    : given
   if (members.length === 0) return undefined
-  const unknown = members.filter((m) => !allowed.includes(m))
-  if (unknown.length > 0) {
-    throw new ApiError('invalid_include', `Unknown \`${name}\` value ${describe(unknown[0] ?? '')}; allowed: ${allowed.join(', ')}.`, {
-      extras: { param: name, allowed },
-    })
+  if (members.length > MAX_SET_MEMBERS) {
+    throw new ApiError('invalid_query', `\`${name}\` takes at most ${MAX_SET_MEMBERS} values.`, { extras: { param: name } })
   }
-  return [...new Set(members)].sort().join(',')
+  for (const member of members) {
+    if (!MEMBER.test(member)) {
+      throw new ApiError('invalid_query', `\`${name}\` values are 1-64 letters, digits, \`_\`, \`.\`, \`:\` or \`-\`, got ${describe(member)}.`, {
+        extras: { param: name },
+      })
+    }
+  }
+  return { canonical: [...new Set(members)].sort().join(','), unknown: members.find((m) => !allowed.includes(m)) }
 }
 
 /** Refuses query parameters the provider's spec does not declare, so typos don't pass silently. */

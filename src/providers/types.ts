@@ -10,6 +10,12 @@ export type LookupKey = {
   query: Readonly<Record<string, string>>
   /** `provider/id[/id]?query`, the one string every cache tier keys on. */
   cacheKey: string
+  /**
+   * Set when the query holds a value outside the provider's documented set: the value is passed
+   * through to the provider, but the lookup skips every cache tier and coalescing, so invented
+   * values cannot multiply cache entries, KV writes or shared calls.
+   */
+  uncached?: { param: string; value: string; allowed: readonly string[] }
 }
 
 /** What an adapter needs to call its provider: per request, injected by the services middleware. */
@@ -112,6 +118,8 @@ export interface ProviderAdapter extends ProviderMeta {
   isRecord(body: unknown): boolean
   /** True when an error answer means "no such asset" (beyond a plain 404). */
   isNotFound?(status: number, error: unknown): boolean
+  /** Response headers (lower case) in which the provider names its request id: passed through to the client. */
+  readonly requestIdHeaders?: readonly string[]
   /** The provider's trace id in an error body, if it gives one. */
   traceId?(error: unknown): string | undefined
   /** State and media URLs of a record, for freshness. */

@@ -28,6 +28,17 @@ export function linkRoutes(providers: ProviderRegistry) {
     requireProviderScope(c.var.key, adapter.name)
     const { gateway, config } = c.var.services
     const { key, variant, ttlS } = parseLinkRequest(adapter, body as Record<string, unknown>, config.links)
+    if (key.uncached) {
+      // A link's lookup must be one the cache serves: a value outside the documented set is refused here.
+      const { param, value, allowed } = key.uncached
+      throw new ApiError(
+        param === 'include' ? 'invalid_include' : 'invalid_query',
+        `A link cannot carry \`${param}\` ${JSON.stringify(value)}; allowed: ${allowed.join(', ')}, one at a time where the lookup takes one.`,
+        {
+          extras: { param, allowed },
+        },
+      )
+    }
     // Links name the configured public origin, never one a request's Host header chose (the dev entry may use the request's).
     const origin = config.links.publicOrigin || (gateway.sandbox ? new URL(c.req.url).origin : '')
     if (!origin) {

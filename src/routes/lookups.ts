@@ -4,6 +4,7 @@ import { type CacheOutcome, memoryHit } from '../cache/tiered-cache'
 import type { AppEnv } from '../http/app-env'
 import { gatewayAuth, requireProviderScope } from '../http/auth'
 import { cacheHeaders } from '../http/cache-headers'
+import { ApiError } from '../http/errors'
 import { lookupAsset, notFoundError } from '../lookup'
 import type { ProviderRegistry } from '../providers/types'
 
@@ -24,6 +25,25 @@ function assetResponse(outcome: CacheOutcome, ifNoneMatch: string | undefined): 
 /** The query of a request without one: shared, as adapters only read the query they parse. */
 const NO_QUERY = new URLSearchParams()
 
+/**
+ * A provider's error answer as the provider gave it: its status, body bytes, content type, and its
+ * rate-limit and request-id headers. Beside them the gateway adds `Cache-Status`, `Cache-Control:
+ * no-store`, `x-asset-edge-error` (its own code for the outcome) and, where the provider refused
+ * the gateway's own credentials, `x-should-retry: false`: retrying cannot cure what the client
+ * does not hold.
+ */
+export function providerErrorResponse(err: ApiError & { answer: NonNullable<ApiError['answer']> }): Response {
+  const { answer } = err
+  const headers = new Headers(answer.headers)
+  if (answer.contentType !== undefined) headers.set('content-type', answer.contentType)
+  const cacheStatus = err.headers['cache-status']
+  if (cacheStatus) headers.set('cache-status', cacheStatus)
+  headers.set('cache-control', 'no-store')
+  headers.set('x-asset-edge-error', err.code)
+  if (err.code === 'upstream_auth_failed') headers.set('x-should-retry', 'false')
+  return new Response(answer.body.byteLength > 0 ? answer.body : null, { status: answer.status, headers })
+}
+
 /** The mirror routes: `/<provider>` + the provider's own get-asset path, one per adapter, each behind a gateway key. */
 export function lookupRoutes(providers: ProviderRegistry) {
   const lookups = new Hono<AppEnv>()
@@ -40,10 +60,17 @@ export function lookupRoutes(providers: ProviderRegistry) {
       const { gateway, config } = c.var.services
       // The hot path: a fresh entry in isolate memory is answered without awaiting anything (nor
       // building the lookup services).
-      const hit = directives.revalidate ? undefined : memoryHit(gateway.isolate.memoryTier(config.memory), key.cacheKey, Date.now())
-      const outcome = hit ?? (await lookupAsset(c.var.services.lookup, adapter, key, directives))
-      if (outcome.entry.kind === 'not_found') throw notFoundError(adapter, outcome)
-      return assetResponse(outcome, c.req.header('if-none-match'))
+      const hit = directives.revalidate || key.uncached ? undefined : memoryHit(gateway.isolate.memoryTier(config.memory), key.cacheKey, Date.now())
+      try {
+        const outcome = hit ?? (await lookupAsset(c.var.services.lookup, adapter, key, directives))
+        if (outcome.entry.kind === 'not_found') throw notFoundError(adapter, outcome)
+        return assetResponse(outcome, c.req.header('if-none-match'))
+      } catch (err) {
+        // What the provider answered reaches the client as the provider answered it (SDKs parse it).
+        if (!(err instanceof ApiError) || !err.answer) throw err
+        Object.assign(c.var.log, { code: err.code, upstream_status: err.answer.status })
+        return providerErrorResponse(err as ApiError & { answer: NonNullable<ApiError['answer']> })
+      }
     })
   }
   return lookups

@@ -10,6 +10,8 @@ export const SAMPLE = {
   fail500: 'eeeeeeee-0000-4000-8000-000000000500',
   fail429: 'eeeeeeee-0000-4000-8000-000000000429',
   fail401: 'eeeeeeee-0000-4000-8000-000000000401',
+  fail403: 'eeeeeeee-0000-4000-8000-000000000403',
+  fail400: 'eeeeeeee-0000-4000-8000-000000000400',
   hang: 'eeeeeeee-0000-4000-8000-000000000504',
   malformed: 'eeeeeeee-0000-4000-8000-0000000000ba',
   fail502: 'eeeeeeee-0000-4000-8000-000000000502',
@@ -20,7 +22,21 @@ export const SAMPLE = {
   oversized: 'eeeeeeee-0000-4000-8000-0000000000b1',
 } as const
 
-export const FAULTS = ['fail500', 'fail502', 'fail503', 'fail429', 'fail401', 'hang', 'refused', 'malformed', 'truncated', 'wrongType', 'oversized'] as const
+export const FAULTS = [
+  'fail500',
+  'fail502',
+  'fail503',
+  'fail429',
+  'fail401',
+  'fail403',
+  'fail400',
+  'hang',
+  'refused',
+  'malformed',
+  'truncated',
+  'wrongType',
+  'oversized',
+] as const
 export type Fault = (typeof FAULTS)[number]
 
 /** A provider's own sample ids, where its ids are not UUIDs: the same names as `SAMPLE`. */

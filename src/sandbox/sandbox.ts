@@ -15,8 +15,8 @@ export const SANDBOX_PREFIX = '/__sandbox'
 
 export type SandboxEnv = { Bindings: Partial<Env> }
 
-/** An error body in a provider's own shape. */
-export type ErrorBody = (status: number, message: string) => Record<string, unknown>
+/** An error body in a provider's own shape (`invalid` names the input a 400/422 refuses). */
+export type ErrorBody = (status: number, message: string, invalid?: { param: string; value: string }) => unknown
 
 /** What a provider's sandbox gets to build its routes with. */
 export type SandboxKit = {
@@ -26,7 +26,7 @@ export type SandboxKit = {
   /** The fault a sample id asks for (shared UUIDs, or the provider's own `samples`). */
   faultOf(id: string, samples?: Readonly<Record<string, string>>): Fault | undefined
   /** Answers a fault the way a failing provider does, with `error` bodies; undefined for none. */
-  faultResponse(fault: Fault | undefined, error: ErrorBody, signal: AbortSignal): Promise<Response | undefined>
+  faultResponse(fault: Fault | undefined, error: ErrorBody, signal: AbortSignal, invalidStatus?: 400 | 422): Promise<Response | undefined>
   json(body: unknown, status?: number, headers?: Record<string, string>): Response
   /** Throws a 401 unless the request carries the development key (control routes). */
   requireDevKey(c: Context<SandboxEnv>): Response | undefined
@@ -42,7 +42,7 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
 }
 
-async function faultResponse(fault: Fault | undefined, error: ErrorBody, signal: AbortSignal): Promise<Response | undefined> {
+async function faultResponse(fault: Fault | undefined, error: ErrorBody, signal: AbortSignal, invalidStatus: 400 | 422 = 400): Promise<Response | undefined> {
   switch (fault) {
     case 'fail500':
       return json(error(500, 'Internal Server Error'), 500)
@@ -55,6 +55,11 @@ async function faultResponse(fault: Fault | undefined, error: ErrorBody, signal:
       })
     case 'fail401':
       return json(error(401, 'Unauthorized'), 401)
+    case 'fail403':
+      return json(error(403, 'Forbidden'), 403)
+    case 'fail400':
+      // The provider refusing its input: 400, or 422 where the provider says so (FastAPI services).
+      return json(error(invalidStatus, 'Invalid request', { param: 'asset_id', value: 'sandbox' }), invalidStatus)
     case 'fail502':
       return new Response('<html>502 Bad Gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } })
     case 'fail503':

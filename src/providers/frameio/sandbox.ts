@@ -57,6 +57,12 @@ function frameioBase(id: string, media: string, now: number, includeDeleted: boo
         original: cf('image.png', 2 * HOUR_S),
         thumb: signUrl(`${media}/thumb.jpg`, 'cloudfront-policy', 2 * HOUR_S, now),
         thumb_540: cf('thumb.jpg', 2 * HOUR_S),
+        // Real records carry nulls in these, and an array `required_transcodes`.
+        transcoded_at: '2026-01-23T04:56:30Z',
+        required_transcodes: [],
+        properties: null,
+        metadata: null,
+        creator: null,
       }
     case SAMPLE.video:
       return {
@@ -72,7 +78,8 @@ function frameioBase(id: string, media: string, now: number, includeDeleted: boo
         original: cf('video.mp4', 2 * HOUR_S),
         thumb: cf('thumb.jpg', 2 * HOUR_S),
         h264_720: signUrl(`${media}/video.mp4`, 'jwt', 2 * HOUR_S, now),
-        transcodes: { finalized: true },
+        transcoded_at: '2026-01-23T04:57:12Z',
+        required_transcodes: { h264_720: true, thumb: true, h264_2160: false, finalized: ['h264_720', 'thumb'] },
       }
     case SAMPLE.processing:
       return madeReady
@@ -83,7 +90,8 @@ function frameioBase(id: string, media: string, now: number, includeDeleted: boo
             filetype: 'video/quicktime',
             original: cf('video.mp4', 2 * HOUR_S),
             thumb: cf('thumb.jpg', 2 * HOUR_S),
-            transcodes: { finalized: true },
+            transcoded_at: new Date(now).toISOString(),
+            required_transcodes: { h264_720: true, thumb: true, finalized: ['h264_720', 'thumb'] },
           }
         : {
             ...base,
@@ -91,7 +99,8 @@ function frameioBase(id: string, media: string, now: number, includeDeleted: boo
             asset_type: 'stream',
             filetype: 'video/quicktime',
             upload_completed_at: null,
-            transcodes: { finalized: false },
+            transcoded_at: null,
+            required_transcodes: [],
             original: null,
           }
     case SAMPLE.deleted:

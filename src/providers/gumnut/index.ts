@@ -9,7 +9,7 @@ import { meta } from './meta.ts'
 type Schemas = components['schemas']
 
 const QUERY_PARAMS: readonly string[] = ['include']
-/** Gumnut's `include` values; any other is a 422, as Gumnut answers itself. */
+/** Gumnut's documented `include` values; any other is passed through to Gumnut (which judges it), uncached. */
 export const GUMNUT_INCLUDES = ['metadata', 'faces', 'people', 'metrics', 'file_data', 'variants'] as const satisfies readonly Schemas['IncludeValue'][]
 const ASSET_ID = /^asset_[A-Za-z0-9_-]{1,64}$/
 
@@ -47,13 +47,14 @@ export const gumnut: ProviderAdapter = {
     onlyKnownQuery(query, QUERY_PARAMS)
     const asset_id = patternParam('asset_id', params.asset_id, ASSET_ID, '`asset_` followed by 1-64 letters, digits, `_` or `-`')
     const include = setQuery(query, 'include', GUMNUT_INCLUDES)
-    const canonical: Record<string, string> = include ? { include } : {}
-    return { provider: 'gumnut', ids: { asset_id }, query: canonical, cacheKey: cacheKeyOf('gumnut', [asset_id], canonical) }
+    const canonical: Record<string, string> = include ? { include: include.canonical } : {}
+    const uncached = include?.unknown === undefined ? {} : { uncached: { param: 'include', value: include.unknown, allowed: GUMNUT_INCLUDES } }
+    return { provider: 'gumnut', ids: { asset_id }, query: canonical, cacheKey: cacheKeyOf('gumnut', [asset_id], canonical), ...uncached }
   },
 
   call(key, deps) {
     const client = createClient<paths>({ baseUrl: deps.env.GUMNUT_BASE_URL, fetch: deps.fetch })
-    const include = key.query.include?.split(',') as Schemas['IncludeValue'][] | undefined
+    const include = key.query.include?.split(',')
     return client.GET('/api/assets/{asset_id}', {
       params: { path: { asset_id: key.ids.asset_id ?? '' }, query: include ? { include } : {} },
       headers: { authorization: `Bearer ${deps.env.GUMNUT_API_KEY ?? ''}` },

@@ -1,5 +1,5 @@
 import type { SampleIds } from '../../sandbox/samples'
-import type { ProviderSandbox, SandboxKit } from '../../sandbox/sandbox'
+import type { ErrorBody, ProviderSandbox, SandboxKit } from '../../sandbox/sandbox'
 import { signUrl } from '../../sandbox/signed-urls'
 
 /** Gumnut's sample ids (its ids are `asset_…`, not UUIDs). */
@@ -12,6 +12,8 @@ export const GUMNUT_SAMPLE = {
   fail500: 'asset_fail_500',
   fail429: 'asset_fail_429',
   fail401: 'asset_fail_401',
+  fail403: 'asset_fail_403',
+  fail400: 'asset_fail_422',
   hang: 'asset_hang',
   malformed: 'asset_malformed',
   fail502: 'asset_fail_502',
@@ -24,7 +26,11 @@ export const GUMNUT_SAMPLE = {
 
 const HOUR_S = 3600
 const FEED = 'gumnut'
-const error = (_status: number, message: string) => ({ detail: message })
+/** FastAPI's error bodies: `{ detail: string }`, and for a refused input (422) a list of what failed where. */
+const error: ErrorBody = (status, message, invalid) =>
+  status === 422 && invalid ? { detail: [{ type: 'value_error', loc: ['query', invalid.param], msg: message, input: invalid.value }] } : { detail: message }
+/** Gumnut's documented `include` values; the sandbox refuses any other with a 422, as Gumnut does. */
+const INCLUDES = ['metadata', 'faces', 'people', 'metrics', 'file_data', 'variants']
 
 function rung(mimetype: string, url: string, width: number | null) {
   return { mimetype, url, width }
@@ -115,9 +121,13 @@ export const gumnutSandbox: ProviderSandbox & { samples: SampleIds } = {
     app.get('/gumnut/api/assets/:asset_id', async (c) => {
       kit.state.count('gumnut')
       const id = c.req.param('asset_id')
-      const fault = await kit.faultResponse(kit.faultOf(id, GUMNUT_SAMPLE), error, c.req.raw.signal)
+      const fault = await kit.faultResponse(kit.faultOf(id, GUMNUT_SAMPLE), error, c.req.raw.signal, 422)
       if (fault) return fault
       const include = new Set(c.req.queries('include')?.flatMap((v) => v.split(',')) ?? [])
+      const unknown = [...include].find((value) => !INCLUDES.includes(value))
+      if (unknown !== undefined) {
+        return kit.json(error(422, `Input should be ${INCLUDES.map((v) => `'${v}'`).join(', ')}`, { param: 'include', value: unknown }), 422)
+      }
       const record = gumnutRecord(kit, id, kit.mediaBase(c.req.url), Date.now(), include)
       return record ? kit.json(record) : kit.json(error(404, 'Asset not found'), 404)
     })

@@ -35,17 +35,24 @@ export const spotify: ProviderAdapter = {
     return { provider: 'spotify', ids: { ad_account_id, asset_id }, query: {}, cacheKey: cacheKeyOf('spotify', [ad_account_id, asset_id], {}) }
   },
 
+  // A refused access token may only be stale (revoked, or minted elsewhere before a rotation): the
+  // gateway forgets it and tries once more with a fresh one, so a 401 that reaches the client (with
+  // `x-should-retry: false`) is one no retry of the client's could cure.
   async call(key, deps) {
-    const token = await accessToken(deps)
     const client = createClient<paths>({ baseUrl: deps.env.SPOTIFY_BASE_URL, fetch: deps.fetch })
-    const result = await client.GET('/ad_accounts/{ad_account_id}/assets/{asset_id}', {
-      params: { path: { ad_account_id: key.ids.ad_account_id ?? '', asset_id: key.ids.asset_id ?? '' } },
-      headers: { authorization: `Bearer ${token}` },
-      parseAs: 'stream',
-      signal: deps.signal,
-    })
-    if (result.response.status === 401) await forgetAccessToken(deps)
-    return result
+    const get = async () =>
+      client.GET('/ad_accounts/{ad_account_id}/assets/{asset_id}', {
+        params: { path: { ad_account_id: key.ids.ad_account_id ?? '', asset_id: key.ids.asset_id ?? '' } },
+        headers: { authorization: `Bearer ${await accessToken(deps)}` },
+        parseAs: 'stream',
+        signal: deps.signal,
+      })
+    const first = await get()
+    if (first.response.status !== 401) return first
+    await forgetAccessToken(deps)
+    const second = await get()
+    if (second.response.status === 401) await forgetAccessToken(deps)
+    return second
   },
 
   isRecord: (body) => isObject(body) && typeof body.id === 'string' && typeof body.status === 'string',

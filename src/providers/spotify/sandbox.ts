@@ -8,8 +8,9 @@ const CREATED = '2026-01-23T04:56:07Z'
 const HOUR_S = 3600
 const TOKEN = /^Bearer sandbox-access-(\d+)-[0-9a-f]+$/
 
+/** Spotify's error body. The trace id is a fixed function of the status, so two equal requests get equal bytes. */
 const error = (status: number, message: string) => ({
-  sp_trace_id: crypto.randomUUID(),
+  sp_trace_id: `5b0dcafe-0000-4000-8000-${String(status).padStart(12, '0')}`,
   messages: [message],
   error_codes: [{ code: `E${status}`, definition: message }],
 })

@@ -1,9 +1,9 @@
 import { SAMPLE } from '../../sandbox/samples'
-import type { ProviderSandbox } from '../../sandbox/sandbox'
+import type { ErrorBody, ProviderSandbox } from '../../sandbox/sandbox'
 import { signUrl } from '../../sandbox/signed-urls'
 
 const HOUR_S = 3600
-const error = (status: number, message: string) => ({ message, statusCode: status })
+const error: ErrorBody = (status, message, invalid) => ({ message, statusCode: status, ...(invalid ? { field: invalid.param } : {}) })
 
 function syncRecord(id: string, media: string, now: number): Record<string, unknown> | undefined {
   const base = { id, createdAt: '2024-01-15T09:30:00Z', updatedAt: '2024-01-15T09:30:00Z', visibility: 'ORGANIZATION', inputType: 'UPLOAD' }
