@@ -9,10 +9,11 @@
 import { parseArgs } from 'node:util'
 import { CATALOG } from '../src/providers/catalog.ts'
 import { DEV_GATEWAY_KEY } from './dev-key.mjs'
+import { gatewayUrl } from './gateway-url.mjs'
 
 const USAGE = `usage: npm run webhook -- <provider> <event type> <asset id> [--url URL]
   providers with events in the sandbox: frameio (signed webhooks), gumnut (events feed)
-  --url URL   the dev gateway (default ASSET_EDGE_URL or http://localhost:8787); --base is an alias`
+  --url URL   the dev gateway (default ASSET_EDGE_URL, else the running npm run dev, else http://localhost:8787); --base is an alias`
 
 let parsed
 try {
@@ -25,7 +26,7 @@ if (parsed.values.help) {
   console.log(USAGE)
   process.exit(0)
 }
-const base = parsed.values.url ?? parsed.values.base ?? process.env.ASSET_EDGE_URL ?? 'http://localhost:8787'
+const base = gatewayUrl(parsed.values.url ?? parsed.values.base)
 const [provider, type, id] = parsed.positionals
 
 function usage(message) {

@@ -35,6 +35,8 @@ export type AppOptions = {
   extraSecrets?: readonly string[]
   /** The dev entry's sandbox is served. */
   sandbox?: boolean
+  /** Access-log lines go out in batches (`LogBuffer`): the dev entry only, where each `console.log` is costly. */
+  batchLogs?: boolean
 }
 
 /** Builds the gateway: request id, services, routes (each group with its own auth), and one problem+json error path. */
@@ -49,6 +51,7 @@ export function createApp(options: AppOptions) {
     openEdge: options.openEdge ?? (() => caches.default),
     edgeNamespace: options.edgeNamespace ?? 'v1',
     sandbox: options.sandbox ?? false,
+    batchLogs: options.batchLogs ?? false,
     ...(options.resolveKey ? { resolveKey: options.resolveKey } : {}),
   }
 

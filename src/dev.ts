@@ -39,6 +39,7 @@ export function createDevWorker(sandbox: Sandbox, options: Partial<AppOptions> =
     resolveKey: devKeyResolver(),
     extraSecrets: ['DEV_GATEWAY_KEY'],
     sandbox: true,
+    batchLogs: true,
     ...options,
     fetch: sandbox.fetch(outbound),
   })

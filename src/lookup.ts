@@ -59,6 +59,14 @@ export async function notFoundEntry(config: Config, extras: Record<string, unkno
   return { v: 1, kind: 'not_found', body, etag: await strongEtag(body), state: 'not_found', storedAt, ...notFoundWindows(config, storedAt) }
 }
 
+/** Before any tier: a provider without its credentials is not served at all, not even from cache. */
+export function requireConfigured(config: Config, adapter: ProviderAdapter): void {
+  if (config.provider(adapter.name).configured) return
+  throw new ApiError('provider_not_configured', `${adapter.name} is not configured on this gateway (its secrets are not set).`, {
+    extras: { provider: adapter.name },
+  })
+}
+
 /**
  * The one way to answer "what is asset `key`?": through memory, Cache API and KV to the provider.
  * Routes, redirect links and re-warming all come here, so they share its caching. Failures are
@@ -71,6 +79,7 @@ export async function lookupAsset(
   directives: Directives = NO_DIRECTIVES,
   awaitWrites = false,
 ): Promise<CacheOutcome> {
+  requireConfigured(deps.config, adapter)
   try {
     return await deps.cache.get(key.cacheKey, () => load(deps, adapter, key), directives, awaitWrites)
   } catch (err) {

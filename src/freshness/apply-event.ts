@@ -1,5 +1,6 @@
 import { assetTag } from '../cache/keys'
 import { type LookupDeps, lookupAsset, notFoundEntry } from '../lookup'
+import { recordMetric } from '../metrics/metrics'
 import type { ProviderAdapter, ProviderEvent } from '../providers/types'
 
 /**
@@ -8,6 +9,26 @@ import type { ProviderAdapter, ProviderEvent } from '../providers/types'
  * it as not found. Throws when the re-fetch fails, so a feed does not move past an event it did not apply.
  */
 export async function applyAssetEvent(deps: LookupDeps, adapter: ProviderAdapter, event: ProviderEvent): Promise<void> {
+  let status = 500
+  try {
+    await apply(deps, adapter, event)
+    status = 200
+  } finally {
+    const { env, isolate } = deps.upstream
+    recordMetric(env, isolate, {
+      kind: 'event',
+      provider: adapter.name,
+      tier: event.effect,
+      code: event.type,
+      status,
+      upstreamStatus: 0,
+      upstreamMs: 0,
+      bytes: 0,
+    })
+  }
+}
+
+async function apply(deps: LookupDeps, adapter: ProviderAdapter, event: ProviderEvent): Promise<void> {
   const key = adapter.parse(event.ids, new URLSearchParams())
   const asset = assetTag(key.cacheKey)
   await deps.cache.invalidateAsset(asset)

@@ -1,13 +1,25 @@
 import { createMiddleware } from 'hono/factory'
+import { type MetricKind, recordMetric } from '../metrics/metrics'
 import type { AppEnv } from './app-env'
 
-/** What routes tell the access log beyond the response itself. */
-export type LogFacts = { provider?: string; code?: string; upstream_status?: number }
+/** What routes tell the access log (and the metrics) beyond the response itself. */
+export type LogFacts = {
+  provider?: string
+  code?: string
+  upstream_status?: number
+  /** Set by the routes a metrics data point is written for. */
+  metric?: MetricKind
+  /** The tier that answered (see `tierOf`), and the bytes of the record served. */
+  tier?: string
+  bytes?: number
+}
 
 /**
  * One JSON line per request: request id, route, provider, cache status, upstream status and time,
- * duration; credentials, gateway keys, link tokens and signed-URL secrets redacted. Written after
- * the answer in batches (see `LogBuffer`), so a cache hit neither waits on nor pays for a log call.
+ * duration; credentials, gateway keys, link tokens and signed-URL secrets redacted. In production
+ * one `console.log` per request, in that request, so Workers Logs indexes the object and files it
+ * under the right invocation. The dev entry batches lines (`LogBuffer`): under `wrangler dev` each
+ * `console.log` crosses the DevTools inspector, which costs a cache hit more than the hit itself.
  */
 export const accessLog = () =>
   createMiddleware<AppEnv>(async function accessLog(c, next) {
@@ -34,5 +46,19 @@ export const accessLog = () =>
       upstream_ms: upstreamMs ? Number(upstreamMs) : undefined,
       duration_ms: Date.now() - start,
     }
-    isolate.log.write(redactor.text(JSON.stringify(line), c.env), (p) => c.executionCtx.waitUntil(p), services.config.log)
+    if (facts.metric && facts.provider) {
+      recordMetric(c.env, isolate, {
+        kind: facts.metric,
+        provider: facts.provider,
+        tier: facts.tier ?? 'none',
+        code: facts.code ?? '',
+        status: line.status,
+        upstreamStatus: line.upstream_status ?? 0,
+        upstreamMs: line.upstream_ms ?? 0,
+        bytes: facts.bytes ?? 0,
+      })
+    }
+    const text = redactor.text(JSON.stringify(line), c.env)
+    if (services.gateway.batchLogs) isolate.log.write(text, (p) => c.executionCtx.waitUntil(p), services.config.log)
+    else console.log(text)
   })

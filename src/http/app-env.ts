@@ -22,6 +22,8 @@ export type Gateway = {
   resolveKey?: (env: Env, digest: string) => Promise<KeyRecord | undefined>
   /** The dev entry's fake providers are served (and their http:// media may be redirected to). */
   sandbox: boolean
+  /** Access-log lines are batched across requests (dev only); otherwise one `console.log` per request, in it. */
+  batchLogs: boolean
 }
 
 /** Per-request services, built once from `c.env` by the services middleware. */

@@ -3,11 +3,12 @@ import { Hono } from 'hono'
 import { SPEC_KEY } from '../generated/spec-key'
 import type { AppEnv } from '../http/app-env'
 import { ApiError } from '../http/errors'
+import { health } from './health'
 
 /** Unauthenticated routes: health, the gateway's own OpenAPI document and its docs page. */
 export const meta = new Hono<AppEnv>()
 
-meta.get('/healthz', (c) => c.json({ status: 'ok', sandbox: c.var.services.gateway.sandbox }, 200, { 'cache-control': 'no-store' }))
+meta.get('/healthz', async (c) => c.json(await health(c), 200, { 'cache-control': 'no-store' }))
 
 // The spec lives in KV under its digest (`npm run spec:publish`; `npm run dev` and `npm run deploy`
 // publish it), not in the bundle, where it would weigh more than the rest of the Worker.
