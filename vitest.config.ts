@@ -9,6 +9,8 @@ const LINK_SIGNING_KEYS = JSON.stringify({
 // wrangler checks wrangler.toml [secrets] required against .dev.vars/.env/process.env (it does not see
 // the bindings below) and warns once per test file when one is missing: the test value goes there too.
 process.env.LINK_SIGNING_KEYS ??= LINK_SIGNING_KEYS
+// wrangler's notices (which env file it read) are not test output.
+process.env.WRANGLER_LOG ??= 'warn'
 
 /**
  * Tests run inside workerd with real Miniflare KV and Cache, against the built-in sandbox
@@ -48,6 +50,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['test/setup/leak-scan.ts', 'test/setup/publish-spec.ts'],
+    setupFiles: ['test/setup/leak-scan.ts'],
+    // The static assets (/openapi.json, /docs) wrangler builds before dev and deploy ([build] in wrangler.toml).
+    globalSetup: ['test/setup/build-assets.ts'],
   },
 })

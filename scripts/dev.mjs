@@ -4,7 +4,7 @@
 // for every one that has them all. Extra arguments go to wrangler dev as they are. Development
 // secrets reach wrangler through an env file only this user can read, never the command line.
 // The URL it serves on goes to .wrangler/dev-url, where `npm run link`, `webhook` and `stats` find it.
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
@@ -58,9 +58,6 @@ writeFileSync(
 chmodSync(envFile, 0o600)
 
 console.log(`asset-edge dev on ${origin}\n  ${modes.join('\n  ')}\n  development key: ${DEV_GATEWAY_KEY}\n`)
-// /openapi.json is served from KV: publish this build's spec to the same local state first.
-const persistAt = args.indexOf('--persist-to')
-execFileSync(process.execPath, ['scripts/publish-spec.mjs', ...(persistAt >= 0 ? ['--persist-to', args[persistAt + 1]] : [])], { stdio: 'inherit' })
 
 // wrangler.toml [secrets] required names only what every deployment needs, and with a [secrets]
 // table wrangler dev loads only those names from an env file: a provider's optional secrets would

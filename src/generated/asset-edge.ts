@@ -309,7 +309,7 @@ export interface paths {
         };
         /**
          * This OpenAPI description
-         * @description This document as JSON, bundled: the provider asset schemas referenced from the provider specs are inlined, so the answer is self-contained. Needs no key. It is served from KV (published by `npm run spec:publish`, which `npm run dev` and `npm run deploy` run), so it does not weigh on the Worker bundle; 503 `spec_not_published` until it is published.
+         * @description This document as JSON, bundled: the provider asset schemas referenced from the provider specs are inlined, so the answer is self-contained. Needs no key. It is a static asset of the deployment (built with it, never out of step), so it does not weigh on the Worker bundle.
          */
         get: operations["getOpenApi"];
         put?: never;
