@@ -32,9 +32,9 @@ const required = config.secrets?.required ?? []
 for (const name of required) check(set[name], `required secret ${name} is not set by the template (wrangler would refuse the first deploy)`)
 const providerSecrets = CATALOG.flatMap((p) => [...p.secrets, ...(p.optionalSecrets ?? [])])
 const envDts = readFileSync(join(root, 'src/env.d.ts'), 'utf8')
-const optional = [...providerSecrets, ...[...envDts.matchAll(/^\s+([A-Z][A-Z0-9_]*)\?: string/gm)].map((m) => m[1])]
+const optional = [...new Set([...providerSecrets, ...[...envDts.matchAll(/^\s+([A-Z][A-Z0-9_]*)\?: string/gm)].map((m) => m[1])])]
 for (const name of optional) {
-  check(!required.includes(name), `${name} is optional (a provider without it answers 503) but wrangler.toml requires it`)
+  check(!required.includes(name), `${name} is optional (typed as such; a provider without its secrets answers 503) but wrangler.toml requires it`)
   check(listed.has(name) || name in set, `optional secret ${name} is missing from the template`)
 }
 for (const name of [...Object.keys(set), ...listed])
