@@ -1,6 +1,17 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
+// Two listed link keys: k2 signs, k1 (older, still listed) only verifies.
+const LINK_SIGNING_KEYS = JSON.stringify({
+  k1: 'HMaIVsboql/hX1mb7qL61Og6FtgygunabZmGZ0riUaY=',
+  k2: 'GfJjHR9rFGKFvcf2ppGDjr+qSqRQYVs1iA7VqnQLs44=',
+})
+// wrangler checks wrangler.toml [secrets] required against .dev.vars/.env/process.env (it does not see
+// the bindings below) and warns once per test file when one is missing: the test value goes there too.
+process.env.LINK_SIGNING_KEYS ??= LINK_SIGNING_KEYS
+// wrangler's notices (which env file it read) are not test output.
+process.env.WRANGLER_LOG ??= 'warn'
+
 /**
  * Tests run inside workerd with real Miniflare KV and Cache, against the built-in sandbox
  * providers (reached in-process, never over the network). A short upstream deadline keeps the
@@ -31,11 +42,7 @@ export default defineConfig({
           SPOTIFY_REFRESH_TOKEN: 'test-spotify-refresh-token',
           FRAMEIO_WEBHOOK_SECRET: 'test-frameio-webhook-secret',
           FRAMEIO_WEBHOOK_SECRET_PREVIOUS: 'test-frameio-webhook-secret-previous',
-          // Two listed link keys: k2 signs, k1 (older, still listed) only verifies.
-          LINK_SIGNING_KEYS: JSON.stringify({
-            k1: 'HMaIVsboql/hX1mb7qL61Og6FtgygunabZmGZ0riUaY=',
-            k2: 'GfJjHR9rFGKFvcf2ppGDjr+qSqRQYVs1iA7VqnQLs44=',
-          }),
+          LINK_SIGNING_KEYS,
           LINK_SIGNING_KEY_ID: 'k2',
         },
       },
@@ -47,6 +54,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Node tests that drive Miniflare themselves (several isolates): vitest.node.config.ts.
     exclude: ['test/node/**'],
-    setupFiles: ['test/setup/leak-scan.ts', 'test/setup/publish-spec.ts'],
+    setupFiles: ['test/setup/leak-scan.ts'],
+    // The static assets (/openapi.json, /docs) wrangler builds before dev and deploy ([build] in wrangler.toml).
+    globalSetup: ['test/setup/build-assets.ts'],
   },
 })

@@ -3,13 +3,16 @@
 // sandbox for every provider that has no credentials in .dev.vars (or .env), and the real provider
 // for every one that has them all. Extra arguments go to wrangler dev as they are. Development
 // secrets reach wrangler through an env file only this user can read, never the command line.
-import { execFileSync, spawn } from 'node:child_process'
+// The URL it serves on goes to .wrangler/dev-url, where `npm run link`, `webhook` and `stats` find it.
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
+import { experimental_readRawConfig } from 'wrangler'
 import { CATALOG } from '../src/providers/catalog.ts'
 
 import { DEV_GATEWAY_KEY } from './dev-key.mjs'
+import { DEV_URL_FILE } from './gateway-url.mjs'
 
 const args = process.argv.slice(2)
 const portAt = args.findIndex((a) => a === '--port' || a.startsWith('--port='))
@@ -55,14 +58,24 @@ writeFileSync(
 chmodSync(envFile, 0o600)
 
 console.log(`asset-edge dev on ${origin}\n  ${modes.join('\n  ')}\n  development key: ${DEV_GATEWAY_KEY}\n`)
-// /openapi.json is served from KV: publish this build's spec to the same local state first.
-const persistAt = args.indexOf('--persist-to')
-execFileSync(process.execPath, ['scripts/publish-spec.mjs', ...(persistAt >= 0 ? ['--persist-to', args[persistAt + 1]] : [])], { stdio: 'inherit' })
+
+// wrangler.toml [secrets] required names only what every deployment needs, and with a [secrets]
+// table wrangler dev loads only those names from an env file: a provider's optional secrets would
+// be dropped. Dev runs on the same configuration minus that table (written next to wrangler.toml,
+// so every relative path in it still holds).
+const { rawConfig } = experimental_readRawConfig({ config: 'wrangler.toml' })
+delete rawConfig.secrets
+const devConfig = '.wrangler.dev.json'
+writeFileSync(devConfig, `${JSON.stringify(rawConfig, null, 2)}\n`)
+writeFileSync(DEV_URL_FILE, `${origin}\n`)
 
 // No --test-scheduled: wrangler's /__scheduled takes no key. `npm run webhook -- gumnut …` runs the
 // cron through POST /__sandbox/_scheduled, which needs the development key. The development key is public (it is in the README), and not a declared secret, which is all
 // wrangler reads from an env file: it goes as a var.
 const devKey = ['--var', `DEV_GATEWAY_KEY:${DEV_GATEWAY_KEY}`]
-const child = spawn('wrangler', ['dev', 'src/dev.ts', '--env-file', envFile, ...devKey, ...args], { stdio: 'inherit' })
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+const child = spawn('wrangler', ['dev', 'src/dev.ts', '-c', devConfig, '--env-file', envFile, ...devKey, ...args], { stdio: 'inherit' })
+child.on('exit', (code, signal) => {
+  rmSync(DEV_URL_FILE, { force: true })
+  process.exit(code ?? (signal ? 1 : 0))
+})
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run keys -- <command>`: create, list and revoke gateway keys. Keys live in the ASSET_KV
 // namespace only as SHA-256 digests (`gwkey:<hex>`, see src/http/auth.ts); a key is shown once, at
-// creation. Local dev storage (.wrangler/state, what `npm run dev` reads) by default, the deployed
-// namespace with --remote. All storage goes through `wrangler kv key …`.
+// creation. Local dev storage (.wrangler/state, what `npm run dev` reads) by default, through one
+// getPlatformProxy session; the deployed namespace with --remote, through `wrangler kv key …`.
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
@@ -50,7 +50,10 @@ const fail = (message) => {
 }
 
 // ---------------------------------------------------------------------------------------------
-// wrangler kv
+// Storage: one session per command. Locally, the dev KV (.wrangler/state, what `npm run dev` reads)
+// through wrangler's getPlatformProxy, one workerd started once; remotely, `wrangler kv key …`.
+// A key's record is stored both as the value (what the gateway reads) and as the entry's metadata,
+// so `list` is one call.
 
 const stripAnsi = (s) => s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')
 
@@ -66,10 +69,10 @@ function wranglerError(stdout, stderr) {
   return lines.at(-1) ?? 'no output'
 }
 
-/** Runs `wrangler kv key <args> --binding ASSET_KV --local|--remote`; resolves to its stdout. */
-function kv(args, { remote }) {
+/** Runs `wrangler kv key <args> --binding ASSET_KV --remote`; resolves to its stdout. */
+function wranglerKv(args) {
   if (!existsSync(WRANGLER)) fail(`wrangler not found at ${WRANGLER}; run npm install first`)
-  const full = ['kv', 'key', ...args, '--binding', BINDING, remote ? '--remote' : '--local']
+  const full = ['kv', 'key', ...args, '--binding', BINDING, '--remote']
   return new Promise((resolve, reject) => {
     // node_modules/.bin first on PATH: wrangler's `#!/usr/bin/env node` then finds the project's node.
     const env = { ...process.env, PATH: [BIN, process.env.PATH].filter(Boolean).join(delimiter), NO_COLOR: '1' }
@@ -81,35 +84,83 @@ function kv(args, { remote }) {
     child.on('error', (e) => reject(new CliError(`could not run wrangler: ${e.message}`)))
     child.on('close', (code) => {
       if (code === 0) return resolve(stdout)
-      const where = remote ? 'deployed' : 'local'
-      reject(new CliError(`wrangler kv key ${args[0]} (${where} ${BINDING}) failed: ${wranglerError(stdout, stderr)}`))
+      reject(new CliError(`wrangler kv key ${args[0]} (deployed ${BINDING}) failed: ${wranglerError(stdout, stderr)}`))
     })
   })
 }
 
-/** Every stored key digest, sorted. */
-async function listDigests(remote) {
-  const out = await kv(['list', '--prefix', KEY_PREFIX], { remote })
-  let entries
-  try {
-    entries = JSON.parse(out)
-  } catch {
-    fail(`could not parse the output of wrangler kv key list: ${stripAnsi(out).trim().slice(0, 200)}`)
+/** The deployed namespace, through wrangler (one process per call; `list` is one call). */
+function remoteStore() {
+  return {
+    where: 'the deployed',
+    async list(prefix) {
+      const out = await wranglerKv(['list', '--prefix', prefix])
+      try {
+        return JSON.parse(out).map((e) => ({ name: e.name, metadata: e.metadata ?? null }))
+      } catch {
+        fail(`could not parse the output of wrangler kv key list: ${stripAnsi(out).trim().slice(0, 200)}`)
+      }
+    },
+    async get(name) {
+      return wranglerKv(['get', name, '--text']).catch(() => null)
+    },
+    put: (name, value, metadata) => wranglerKv(['put', name, value, '--metadata', JSON.stringify(metadata)]),
+    delete: (name) => wranglerKv(['delete', name]),
+    close: async () => {},
   }
+}
+
+/** The local dev namespace, in one workerd session for the whole command. */
+async function localStore() {
+  process.env.WRANGLER_LOG ??= 'error' // a dev session's notices (missing deploy secrets) mean nothing here
+  const { getPlatformProxy } = await import('wrangler')
+  const proxy = await getPlatformProxy({ configPath: join(ROOT, 'wrangler.toml'), persist: { path: join(ROOT, '.wrangler', 'state', 'v3') } })
+  const kv = proxy.env[BINDING]
+  return {
+    where: 'local dev',
+    async list(prefix) {
+      const entries = []
+      let cursor
+      do {
+        const page = await kv.list({ prefix, cursor })
+        entries.push(...page.keys.map((k) => ({ name: k.name, metadata: k.metadata ?? null })))
+        cursor = page.list_complete ? undefined : page.cursor
+      } while (cursor)
+      return entries
+    },
+    get: (name) => kv.get(name),
+    put: (name, value, metadata) => kv.put(name, value, { metadata }),
+    delete: (name) => kv.delete(name),
+    close: () => proxy.dispose(),
+  }
+}
+
+/** Says what it is doing on stderr when `work` takes longer than a second. */
+async function withProgress(label, work) {
+  const timer = setTimeout(() => process.stderr.write(`keys: ${label}…\n`), 1000)
+  try {
+    return await work
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Every stored key: digest and, when stored as metadata, its record; sorted by digest. */
+async function listKeys(store) {
+  const entries = await store.list(KEY_PREFIX)
   return entries
-    .map((e) => e.name.slice(KEY_PREFIX.length))
-    .filter((d) => /^[0-9a-f]{64}$/.test(d))
-    .sort()
+    .map((e) => ({ digest: e.name.slice(KEY_PREFIX.length), record: e.metadata?.scopes ? e.metadata : null }))
+    .filter((e) => /^[0-9a-f]{64}$/.test(e.digest))
+    .sort((a, b) => (a.digest < b.digest ? -1 : 1))
 }
 
 /** The stored KeyRecord of a digest, or null when missing or unreadable. */
-async function getRecord(digest, remote) {
-  const out = await kv(['get', KEY_PREFIX + digest, '--text'], { remote })
+async function getRecord(store, digest) {
   try {
-    const record = JSON.parse(out)
+    const record = JSON.parse((await store.get(KEY_PREFIX + digest)) ?? 'null')
     return record && typeof record === 'object' && record.scopes ? record : null
   } catch {
-    return null // wrangler prints "Value not found" for a missing key
+    return null
   }
 }
 
@@ -159,7 +210,7 @@ function keyCacheTtl() {
   return 30
 }
 
-async function create({ name, providers, links = false, admin = false, events = false, remote = false }) {
+async function create(store, { name, providers, links = false, admin = false, events = false }) {
   name = name?.trim()
   if (!name) fail('create needs --name <name>')
   if (name.length > 200) fail('--name is longer than 200 characters')
@@ -169,10 +220,10 @@ async function create({ name, providers, links = false, admin = false, events = 
   const digest = createHash('sha256').update(key, 'utf8').digest('hex')
   const id = digest.slice(0, ID_LENGTH)
   const record = { id, name, scopes, created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }
-  await kv(['put', KEY_PREFIX + digest, JSON.stringify(record)], { remote })
+  await store.put(KEY_PREFIX + digest, JSON.stringify(record), record)
 
   const s = describeScopes(scopes)
-  console.log(`Created gateway key in ${remote ? 'the deployed' : 'local dev'} ${BINDING}.`)
+  console.log(`Created gateway key in ${store.where} ${BINDING}.`)
   console.log(`  id:        ${id}`)
   console.log(`  name:      ${name}`)
   console.log(`  providers: ${s.providers}   links: ${s.links}   admin: ${s.admin}   events: ${s.events}`)
@@ -182,14 +233,15 @@ async function create({ name, providers, links = false, admin = false, events = 
   console.log('Store this key now: only its digest is kept, and it cannot be shown again.')
 }
 
-async function list({ remote = false }) {
-  const digests = await listDigests(remote)
-  if (digests.length === 0) {
-    console.log(`No gateway keys in ${remote ? 'the deployed' : 'local dev'} ${BINDING}.`)
+async function list(store) {
+  const keys = await listKeys(store)
+  if (keys.length === 0) {
+    console.log(`No gateway keys in ${store.where} ${BINDING}.`)
     return
   }
-  const records = await mapPool(digests, GET_CONCURRENCY, (d) => getRecord(d, remote))
-  const rows = digests.map((digest, i) => {
+  // Keys made before records were kept as metadata: one read each.
+  const records = await mapPool(keys, GET_CONCURRENCY, (k) => k.record ?? getRecord(store, k.digest))
+  const rows = keys.map(({ digest }, i) => {
     const r = records[i]
     const s = describeScopes(r?.scopes)
     return [digest.slice(0, ID_LENGTH), r ? String(r.name) : '(unreadable record)', s.providers, s.links, s.admin, s.events, r?.created_at ?? '?']
@@ -205,19 +257,20 @@ async function list({ remote = false }) {
     )
 }
 
-async function revoke(id, { remote = false }) {
+async function revoke(store, id) {
   if (!id) fail('revoke needs an <id>; see `npm run keys -- list`')
   const prefix = id.trim().toLowerCase()
   if (!/^[0-9a-f]{4,64}$/.test(prefix)) fail(`"${id}" is not a key id (at least 4 hex characters, as shown by list)`)
-  const matches = (await listDigests(remote)).filter((d) => d.startsWith(prefix))
-  const where = remote ? 'the deployed' : 'local dev'
+  const keys = (await listKeys(store)).filter((k) => k.digest.startsWith(prefix))
+  const matches = keys.map((k) => k.digest)
+  const where = store.where
   if (matches.length === 0) fail(`no gateway key with id ${prefix} in ${where} ${BINDING}`)
   if (matches.length > 1) {
     fail(`id ${prefix} is ambiguous: it matches ${matches.map((d) => d.slice(0, ID_LENGTH)).join(', ')}; give more characters`)
   }
   const [digest] = matches
-  const record = await getRecord(digest, remote)
-  await kv(['delete', KEY_PREFIX + digest], { remote })
+  const record = keys[0].record ?? (await getRecord(store, digest))
+  await store.delete(KEY_PREFIX + digest)
   const label = record ? ` (${record.name})` : ''
   console.log(`Revoked gateway key ${digest.slice(0, ID_LENGTH)}${label} in ${where} ${BINDING}.`)
   console.log(`Workers that verified it recently may still accept it for up to KEY_CACHE_TTL_S (${keyCacheTtl()} s in wrangler.toml).`)
@@ -259,9 +312,13 @@ async function main(argv) {
   const maxArgs = command === 'revoke' ? 1 : 0
   if (rest.length > maxArgs) fail(`unexpected argument "${rest[maxArgs]}" for ${command} (see --help)`)
 
-  if (command === 'create') return create(values)
-  if (command === 'list') return list(values)
-  return revoke(rest[0], values)
+  const store = await withProgress(values.remote ? 'reaching the deployed namespace' : 'opening local storage', values.remote ? remoteStore() : localStore())
+  try {
+    const work = command === 'create' ? create(store, values) : command === 'list' ? list(store) : revoke(store, rest[0])
+    return await withProgress(`${command} in ${store.where} ${BINDING}`, work)
+  } finally {
+    await store.close()
+  }
 }
 
 main(process.argv.slice(2)).catch((e) => {

@@ -2,15 +2,16 @@
 // `npm run link -- --provider gumnut --id asset_… --variant thumbnail [--ttl 300]`: mints a signed
 // redirect link through POST /links and prints it. Talks to the local dev server (`npm run dev`,
 // development key) unless told otherwise:
-//   --base URL   another gateway (default http://localhost:8787), --key KEY another gateway key
+//   --url URL    another gateway (default ASSET_EDGE_URL, else the running `npm run dev`'s URL, else
+//                http://localhost:8787; --base is an alias), --key KEY another gateway key
 //   --remote     a deployment: --url URL (or ASSET_EDGE_URL) and the key in ASSET_EDGE_KEY
 // Lookup fields: --ad-account (Spotify), --include (Gumnut, repeatable or comma separated),
 // --include-deleted and --type (Frame.io). --json prints the whole answer.
 import { parseArgs } from 'node:util'
 import { CATALOG } from '../src/providers/catalog.ts'
 import { DEV_GATEWAY_KEY as DEV_KEY } from './dev-key.mjs'
+import { gatewayUrl } from './gateway-url.mjs'
 
-const DEV_BASE = process.env.ASSET_EDGE_URL ?? 'http://localhost:8787'
 /** The body field that carries `--id`, per provider: the asset id path parameter of its lookup route. */
 const ID_FIELD = Object.fromEntries(CATALOG.map((p) => [p.name, p.assetIdParam]))
 
@@ -47,7 +48,7 @@ if (values.help) {
   console.log(
     `usage: npm run link -- --provider ${Object.keys(ID_FIELD).join('|')} --id ID --variant NAME [--ttl S]\n` +
       '         [--ad-account ID] [--include X ...] [--include-deleted] [--type T]\n' +
-      '         [--base URL (default ASSET_EDGE_URL or http://localhost:8787)] [--key KEY] | [--remote --url URL (key in ASSET_EDGE_KEY)] [--json]',
+      '         [--url URL (default ASSET_EDGE_URL, else the running npm run dev, else http://localhost:8787)] [--key KEY] | [--remote --url URL (key in ASSET_EDGE_KEY)] [--json]',
   )
   process.exit(0)
 }
@@ -58,7 +59,7 @@ if (!values.id) fail('--id is required (the asset id)')
 if (!values.variant) fail('--variant is required (e.g. original, thumbnail)')
 if (provider === 'spotify' && !values['ad-account']) fail('--ad-account is required for spotify')
 
-let base = values.base ?? DEV_BASE
+let base = gatewayUrl(values.url ?? values.base)
 let key = values.key ?? DEV_KEY
 if (values.remote) {
   base = values.url ?? process.env.ASSET_EDGE_URL

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util'
 import { Webhook } from 'standardwebhooks'
 import { CATALOG } from '../src/providers/catalog.ts'
 import { DEV_GATEWAY_KEY } from './dev-key.mjs'
+import { gatewayUrl } from './gateway-url.mjs'
 
 const USAGE = `usage: npm run webhook -- <command> [flags]
   listen [--port N]          run a local subscriber on port N (default 8790): verifies every delivery
@@ -24,7 +25,7 @@ const USAGE = `usage: npm run webhook -- <command> [flags]
   subscribe [--port N]       subscribe that listener to every event, then send it a ping
   <provider> <event type> <asset id>
                              play a provider event: frameio (signed webhooks), gumnut (events feed)
-  --url URL   the dev gateway (default ASSET_EDGE_URL or http://localhost:8787); --base is an alias`
+  --url URL   the dev gateway (default ASSET_EDGE_URL, else the running npm run dev, else http://localhost:8787); --base is an alias`
 
 const LISTENER_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', '.wrangler', 'webhook-listener.json')
 
@@ -42,7 +43,7 @@ if (parsed.values.help) {
   console.log(USAGE)
   process.exit(0)
 }
-const base = parsed.values.url ?? parsed.values.base ?? process.env.ASSET_EDGE_URL ?? 'http://localhost:8787'
+const base = gatewayUrl(parsed.values.url ?? parsed.values.base)
 const port = Number(parsed.values.port ?? 8790)
 const [command, type, id] = parsed.positionals
 

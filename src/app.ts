@@ -41,6 +41,8 @@ export type AppOptions = {
   sandbox?: boolean
   /** Redirect targets allowed beside each provider's media hosts (the dev entry's sandbox media). */
   devRedirects?: (url: URL) => boolean
+  /** Access-log lines go out in batches (`LogBuffer`): the dev entry only, where each `console.log` is costly. */
+  batchLogs?: boolean
 }
 
 /** Builds the gateway: request id, services, routes (each group with its own auth), and one problem+json error path. */
@@ -56,6 +58,7 @@ export function createApp(options: AppOptions) {
     edgeNamespace: options.edgeNamespace ?? 'v1',
     gateScope: options.gateScope ?? '',
     sandbox: options.sandbox ?? false,
+    batchLogs: options.batchLogs ?? false,
     ...(options.resolveKey ? { resolveKey: options.resolveKey } : {}),
     ...(options.devRedirects ? { devRedirects: options.devRedirects } : {}),
   }

@@ -9,6 +9,8 @@ export type ProviderDefaults = {
   readonly name: string
   /** Tokens are minted for the whole account (through the gate when there is one). */
   readonly oauth?: boolean
+  /** Secrets the provider needs: all set (non-empty) means it is configured. */
+  readonly secrets: readonly string[]
   readonly defaults: { readonly assumedMediaLifetimeS: number; readonly maxRps?: number; readonly mediaHosts?: readonly string[] }
 }
 
@@ -23,6 +25,8 @@ export type ProviderSettings = {
   assumedMediaLifetimeS: number
   /** Hosts its links may redirect to (`*.suffix` for subdomains); empty: any https host. */
   allowedHosts: readonly string[]
+  /** Every one of its secrets is set: otherwise its lookups answer 503 provider_not_configured. */
+  configured: boolean
 }
 
 export type Config = {
@@ -98,7 +102,7 @@ function hostList(raw: string): string[] {
 function readConfig(vars: Vars, providers: readonly ProviderDefaults[]): Config {
   const maxTtlS = wholeNumber(vars, 'LINK_MAX_TTL_S', 3600, 1)
   const perProvider = new Map<string, ProviderSettings>()
-  for (const { name, defaults, oauth = false } of providers) {
+  for (const { name, secrets, defaults, oauth = false } of providers) {
     const suffix = name.toUpperCase()
     const hosts = vars[`LINK_ALLOWED_HOSTS_${suffix}`]
     const maxRps = wholeNumber(vars, `UPSTREAM_MAX_RPS_${suffix}`, defaults.maxRps ?? 0)
@@ -109,9 +113,17 @@ function readConfig(vars: Vars, providers: readonly ProviderDefaults[]): Config 
       coordinated: maxRps > 0 || oauth || singleFlight,
       assumedMediaLifetimeS: wholeNumber(vars, `MEDIA_ASSUMED_LIFETIME_S_${suffix}`, defaults.assumedMediaLifetimeS),
       allowedHosts: typeof hosts === 'string' && hosts.trim() !== '' ? hostList(hosts) : (defaults.mediaHosts ?? []),
+      configured: secrets.every((secret) => text(vars, secret) !== ''),
     })
   }
-  const unknownProvider: ProviderSettings = { maxRps: 0, singleFlight: false, coordinated: false, assumedMediaLifetimeS: 0, allowedHosts: [] }
+  const unknownProvider: ProviderSettings = {
+    maxRps: 0,
+    singleFlight: false,
+    coordinated: false,
+    assumedMediaLifetimeS: 0,
+    allowedHosts: [],
+    configured: false,
+  }
   return {
     upstreamTimeoutMs: wholeNumber(vars, 'UPSTREAM_TIMEOUT_MS', 5000, 1),
     upstreamMaxBytes: wholeNumber(vars, 'UPSTREAM_MAX_BYTES', 1024 * 1024, 1),

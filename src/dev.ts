@@ -63,6 +63,7 @@ export function createDevWorker(sandbox: Sandbox, options: Partial<AppOptions> =
     sandbox: true,
     // The sandbox's media lives on its own origin (the dev server), outside every provider's media hosts.
     devRedirects: (url) => url.pathname.startsWith(`${SANDBOX_PREFIX}/media/`),
+    batchLogs: true,
     ...options,
     fetch: sandbox.fetch(outbound),
   })

@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache'
 import { Coalescer } from './cache/coalescing'
+import { Lru } from './cache/lru'
 import { type MemoryLimits, MemoryTier } from './cache/memory-tier'
 import type { KeyRecord } from './http/auth'
 import { LogBuffer } from './http/log-sink'
@@ -17,16 +17,16 @@ export class IsolateState {
   /** Refreshes in flight, answers landing in the tiers, invalidation generations. */
   readonly coalescer = new Coalescer()
   /** Verified gateway keys by the key as presented (a repeat skips hashing and KV alike). */
-  readonly keys = new LRUCache<string, VerifiedKey>({ max: 10_000 })
+  readonly keys = new Lru<string, VerifiedKey>({ max: 10_000 })
   /**
    * Gateway keys by digest, as links name their minting key (`/r/`): apart from `keys`, so a
    * digest presented as a key never finds a record here.
    */
-  readonly keysByDigest = new LRUCache<string, VerifiedKey>({ max: 10_000 })
+  readonly keysByDigest = new Lru<string, VerifiedKey>({ max: 10_000 })
   /** Per-provider call pacers, by `provider/rps`. */
   readonly pacers = new Map<string, Pacer>()
   /** Webhook deliveries seen, by replay key, until when. */
-  readonly deliveries = new LRUCache<string, number>({ max: 50_000 })
+  readonly deliveries = new Lru<string, number>({ max: 50_000 })
   /** Assets recently noted as pending, by cache key, until when (spares KV writes). */
   readonly pendingNotes = new Map<string, number>()
   /** Access-log lines waiting for their batch. */

@@ -120,6 +120,14 @@ export async function notFoundEntry(
   }
 }
 
+/** Before any tier: a provider without its credentials is not served at all, not even from cache. */
+export function requireConfigured(config: Config, adapter: ProviderAdapter): void {
+  if (config.provider(adapter.name).configured) return
+  throw new ApiError('provider_not_configured', `${adapter.name} is not configured on this gateway (its secrets are not set).`, {
+    extras: { provider: adapter.name },
+  })
+}
+
 /**
  * The one way to answer "what is asset `key`?": through memory, Cache API and KV to the provider.
  * Routes, redirect links and re-warming all come here, so they share its caching. Failures are
@@ -132,6 +140,7 @@ export async function lookupAsset(
   directives: Directives = NO_DIRECTIVES,
   awaitWrites = false,
 ): Promise<CacheOutcome> {
+  requireConfigured(deps.config, adapter)
   if (key.uncached) return uncachedLookup(deps, adapter, key, directives)
   const since = Date.now() // an answer another isolate got since now is as good as a call of our own
   try {

@@ -407,7 +407,7 @@ const hookSignature = fc.oneof(
   fc.constantFrom('other-body', 'other-timestamp').map((signedFor) => ({ signedFor })),
 )
 const skew = fc.oneof(fc.integer({ min: -250, max: 250 }), fc.integer({ min: 301, max: 1e6 }), fc.integer({ min: -1e6, max: -301 }))
-const hookSecret = fc.constantFrom(env.FRAMEIO_WEBHOOK_SECRET, env.FRAMEIO_WEBHOOK_SECRET_PREVIOUS)
+const hookSecret = fc.constantFrom(env.FRAMEIO_WEBHOOK_SECRET ?? '', env.FRAMEIO_WEBHOOK_SECRET_PREVIOUS ?? '')
 const shapeOk = (v: unknown) => isObject(v) && typeof v.type === 'string' && isObject(v.resource) && typeof v.resource.id === 'string'
 const signedMalformed = fc.oneof(
   fc
@@ -528,7 +528,7 @@ describe('malformed requests, generated (issue 6 item 3)', () => {
       else if (sig) {
         // A genuine signature, but over another body or another timestamp.
         const other = sig.signedFor === 'other-body'
-        const signed = await signFrameioWebhook(env.FRAMEIO_WEBHOOK_SECRET, other ? `${body} ` : body, Number(timestamp ?? nowS()) + (other ? 0 : 1))
+        const signed = await signFrameioWebhook(env.FRAMEIO_WEBHOOK_SECRET ?? '', other ? `${body} ` : body, Number(timestamp ?? nowS()) + (other ? 0 : 1))
         headers['x-frameio-signature'] = signed['x-frameio-signature'] ?? ''
       }
       await expectRefused('/webhooks/frameio', { method: 'POST', key: null, body, headers }, [401, 413])

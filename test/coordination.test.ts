@@ -212,7 +212,7 @@ describe('the provider gate', () => {
     expect((await viaIsolate(new IsolateState(), SPOTIFY, rotating)).status).toBe(200)
 
     const stub = env.PROVIDER_GATE.get(
-      env.PROVIDER_GATE.idFromName(`${currentGateScope()}spotify:${await accountOf(new IsolateState(), env.SPOTIFY_CLIENT_ID)}`),
+      env.PROVIDER_GATE.idFromName(`${currentGateScope()}spotify:${await accountOf(new IsolateState(), env.SPOTIFY_CLIENT_ID ?? '')}`),
     )
     const stored = await runInDurableObject(stub, (_instance, state) => state.storage.get<{ state: { refresh_token: string } }>('token'))
     expect(stored?.state.refresh_token).toBe('rotated-1')

@@ -53,7 +53,7 @@ describe("Gumnut's event feed", () => {
     const result = await pollGumnutEvents(cronDeps().deps)
     expect(result).toEqual({ applied: 250, assets: 250, pages: 3 })
     expect(await env.ASSET_KV.get(GUMNUT_CURSOR_KEY)).toBe('cur_00000250')
-  }, 30_000) // 250 sandbox calls: slow on a busy machine
+  }, 30_000) // 250 events through the sandbox: past vitest's 5 s default on a loaded machine
 
   it('applies several events of one asset on one page with one upstream call, by its last event', async () => {
     await callApp(GUMNUT_IMAGE)

@@ -1,10 +1,11 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createRedactor } from '../src/http/redact'
 import { PROVIDERS } from '../src/providers'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
-import { call, callApp, resetState } from './helpers'
+import { call, callApp, DEV_KEY, ORIGIN, resetState, worldWorker } from './helpers'
 import { captured, findLeaks } from './setup/leak-scan'
 
 beforeEach(resetState)
@@ -65,7 +66,30 @@ describe('one JSON log line per request', () => {
   })
 })
 
-describe('log batching', () => {
+describe('production logging', () => {
+  it('writes each line as one object in one console.log, before the request ends', async () => {
+    const { handler } = worldWorker({ batchLogs: false })
+    const before = captured.logs.length
+    const ids: (string | null)[] = []
+    for (let i = 0; i < 3; i++) {
+      const ctx = createExecutionContext()
+      const response = await handler.fetch(
+        new Request(`${ORIGIN}/sync/v2/assets/${SAMPLE.video}`, { headers: { authorization: `Bearer ${DEV_KEY}` } }),
+        env,
+        ctx,
+      )
+      ids.push(response.headers.get('x-request-id'))
+      // Logged already, without waiting on the execution context: the line belongs to this request.
+      const last = captured.logs.at(-1) ?? ''
+      expect(last.includes('\n')).toBe(false)
+      expect(JSON.parse(last)).toMatchObject({ request_id: ids[i], route: '/sync/v2/assets/:id' })
+      await waitOnExecutionContext(ctx)
+    }
+    expect(captured.logs.slice(before).filter((b) => b.includes('"route"'))).toHaveLength(3)
+  })
+})
+
+describe('log batching (dev entry)', () => {
   it('writes up to LOG_BATCH_LINES lines per console.log call', async () => {
     const before = captured.logs.length
     await Promise.all(Array.from({ length: 7 }, () => callApp(`/sync/v2/assets/${SAMPLE.video}`, { env: { LOG_BATCH_LINES: '3', LOG_FLUSH_MS: '50' } })))

@@ -15,7 +15,7 @@ function tokenEndpoint(answer: (form: URLSearchParams) => Response) {
   const fetcher: typeof fetch = async (input, init) => {
     const request = new Request(input, init)
     if (request.url !== TOKEN_URL) throw new Error(`unexpected outbound call to ${request.url}`)
-    const form = new URLSearchParams(await request.text())
+    const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer())) // .text() of a form body makes workerd warn
     forms.push(form)
     auth.push(request.headers.get('authorization') ?? '')
     return answer(form)

@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache'
 import { type CacheEntry, entrySize } from './entry'
+import { Lru } from './lru'
 
 export type MemoryLimits = { maxEntries: number; maxBytes: number; ttlS: number }
 
@@ -8,13 +8,13 @@ type MemorySlot = { entry: CacheEntry; until: number }
 /** The isolate's own bounded LRU (entries and bytes); an entry lives here `ttlS` at most. */
 export class MemoryTier {
   readonly name = 'memory' as const
-  private readonly lru: LRUCache<string, MemorySlot>
+  private readonly lru: Lru<string, MemorySlot>
 
   constructor(readonly limits: MemoryLimits) {
-    this.lru = new LRUCache<string, MemorySlot>({
+    this.lru = new Lru<string, MemorySlot>({
       max: Math.max(1, limits.maxEntries),
       maxSize: Math.max(1, limits.maxBytes),
-      sizeCalculation: (slot) => entrySize(slot.entry),
+      size: (slot) => entrySize(slot.entry),
     })
   }
 

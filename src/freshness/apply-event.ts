@@ -1,6 +1,7 @@
 import { assetTag } from '../cache/keys'
 import { kvStore } from '../cache/stores'
 import { type LookupDeps, lookupAsset, notFoundEntry } from '../lookup'
+import { recordMetric } from '../metrics/metrics'
 import type { ProviderAdapter, ProviderEvent } from '../providers/types'
 
 /**
@@ -10,6 +11,26 @@ import type { ProviderAdapter, ProviderEvent } from '../providers/types'
  * The change (against the KV copy it replaces) is reported to the webhook subscribers' events.
  */
 export async function applyAssetEvent(deps: LookupDeps, adapter: ProviderAdapter, event: ProviderEvent): Promise<void> {
+  let status = 500
+  try {
+    await apply(deps, adapter, event)
+    status = 200
+  } finally {
+    const { env, isolate } = deps.upstream
+    recordMetric(env, isolate, {
+      kind: 'event',
+      provider: adapter.name,
+      tier: event.effect,
+      code: event.type,
+      status,
+      upstreamStatus: 0,
+      upstreamMs: 0,
+      bytes: 0,
+    })
+  }
+}
+
+async function apply(deps: LookupDeps, adapter: ProviderAdapter, event: ProviderEvent): Promise<void> {
   const key = adapter.parse(event.ids, new URLSearchParams())
   const asset = assetTag(key.cacheKey)
   // The copy the change replaces, for the subscribers' event (the invalidation removes it).

@@ -39,7 +39,7 @@ export function pollFeed(deps: LookupDeps, adapter: ProviderAdapter): Promise<Re
 export async function pollFeeds(deps: LookupDeps): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {}
   for (const adapter of deps.providers.list) {
-    if (!adapter.feed) continue
+    if (!adapter.feed || !deps.config.provider(adapter.name).configured) continue
     try {
       results[adapter.name] = await pollFeed(deps, adapter)
     } catch (err) {

@@ -223,6 +223,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This isolate's lookup metrics
+         * @description Hit ratio by tier, upstream latency (p50/p99) and error rate per provider, and counts of redirects and events, from this isolate's counters since it started: what `npm run stats` prints in development, where one isolate serves everything. In production each isolate counts only its own share; the whole picture is in Workers Analytics Engine (the SQL in docs/operations.md, `npm run stats -- --remote`). Needs a key with the `admin` capability. Never cached.
+         */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/frameio": {
         parameters: {
             query?: never;
@@ -425,7 +445,7 @@ export interface paths {
         };
         /**
          * Health check
-         * @description Liveness of the gateway itself. Does not contact any provider and needs no key. `sandbox` is true when the built-in fake providers are served (development only).
+         * @description Liveness of the gateway itself, and what an operator checks after a deploy: the version running, which providers have their credentials (a provider without them answers 503 `provider_not_configured`), and whether KV and the link signing keys are usable. Does not contact any provider and needs no key. `sandbox` is true when the built-in fake providers are served (development only).
          */
         get: operations["getHealth"];
         put?: never;
@@ -445,7 +465,7 @@ export interface paths {
         };
         /**
          * This OpenAPI description
-         * @description This document as JSON, bundled: the provider asset schemas referenced from the provider specs are inlined, so the answer is self-contained. Needs no key. It is served from KV (published by `npm run spec:publish`, which `npm run dev` and `npm run deploy` run), so it does not weigh on the Worker bundle; 503 `spec_not_published` until it is published.
+         * @description This document as JSON, bundled: the provider asset schemas referenced from the provider specs are inlined, so the answer is self-contained. Needs no key. It is a static asset of the deployment (built with it, never out of step), so it does not weigh on the Worker bundle.
          */
         get: operations["getOpenApi"];
         put?: never;
@@ -535,7 +555,7 @@ export interface components {
          *     * 502 — `upstream_auth_failed`, `upstream_reauthorization_required`, `upstream_error`,
          *       `upstream_rejected`, `upstream_invalid_response`, `upstream_body_too_large`,
          *       `upstream_body_incomplete`, `upstream_unreachable`, `media_url_refused`;
-         *     * 503 — `upstream_unavailable`, `key_store_unavailable`, `spec_not_published`;
+         *     * 503 — `upstream_unavailable`, `key_store_unavailable`, `provider_not_configured`;
          *     * 504 — `upstream_timeout`, `not_cached`.
          *
          *     Other members may be added; clients must ignore members they do not know.
@@ -835,6 +855,53 @@ export interface components {
             status: "ok";
             /** @description True when the built-in fake providers are served (`npm run dev`, the development entry point). */
             sandbox?: boolean;
+            /** @description The deployed Worker version (`version_metadata` binding); absent where the runtime gives none. */
+            version?: {
+                id: string;
+                tag?: string;
+                timestamp?: string;
+            };
+            /** @description Each provider, `configured` when every one of its secrets is set. */
+            providers?: {
+                [key: string]: "configured" | "not_configured";
+            };
+            /**
+             * @description Whether a read of the KV namespace succeeded.
+             * @enum {string}
+             */
+            kv?: "ok" | "unavailable";
+            /**
+             * @description Whether the link signing keys (`LINK_SIGNING_KEYS`, `LINK_SIGNING_KEY_ID`) are usable.
+             * @enum {string}
+             */
+            links?: "ok" | "not_configured";
+        };
+        /** @description One isolate's lookup metrics since it started. */
+        Stats: {
+            /** Format: date-time */
+            since: string;
+            /** @description Lookups by the tier that answered (memory, edge, kv, upstream, stale, none for an error). */
+            hit_ratio_by_tier: {
+                tier: string;
+                lookups: number;
+                ratio: number;
+            }[];
+            /** @description Per provider, over its most recent upstream calls (up to 1024). */
+            upstream_latency: {
+                provider: string;
+                calls: number;
+                p50_ms: number;
+                p99_ms: number;
+            }[];
+            /** @description Per provider, lookups answered with a 5xx among all its lookups. */
+            error_rate: {
+                provider: string;
+                lookups: number;
+                errors: number;
+                rate: number;
+            }[];
+            redirects: number;
+            events: number;
         };
         /** @description An OpenAPI 3.1 document (this one, bundled into a single JSON file). */
         OpenApiDocument: {
@@ -2131,7 +2198,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The provider is temporarily unavailable and said when to retry (`upstream_unavailable`), or the gateway cannot verify keys right now (`key_store_unavailable`). */
+        /** @description The provider is temporarily unavailable and said when to retry (`upstream_unavailable`), or the gateway cannot verify keys right now (`key_store_unavailable`), or the provider's credentials are not set on this deployment (`provider_not_configured`, before any upstream call). */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2990,6 +3057,67 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This isolate's counters. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "since": "2026-12-01T10:00:00.000Z",
+                     *       "hit_ratio_by_tier": [
+                     *         {
+                     *           "tier": "memory",
+                     *           "lookups": 90,
+                     *           "ratio": 0.9
+                     *         },
+                     *         {
+                     *           "tier": "upstream",
+                     *           "lookups": 10,
+                     *           "ratio": 0.1
+                     *         }
+                     *       ],
+                     *       "upstream_latency": [
+                     *         {
+                     *           "provider": "sync",
+                     *           "calls": 10,
+                     *           "p50_ms": 120,
+                     *           "p99_ms": 480
+                     *         }
+                     *       ],
+                     *       "error_rate": [
+                     *         {
+                     *           "provider": "sync",
+                     *           "lookups": 100,
+                     *           "errors": 1,
+                     *           "rate": 0.01
+                     *         }
+                     *       ],
+                     *       "redirects": 4,
+                     *       "events": 2
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Stats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     receiveFrameioWebhook: {
         parameters: {
             query?: never;
@@ -3320,7 +3448,19 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": "ok",
-                     *       "sandbox": false
+                     *       "sandbox": false,
+                     *       "version": {
+                     *         "id": "0e4c1c6e-1a43-4a8b-9c4c-3c0f0c7a2f41",
+                     *         "timestamp": "2026-12-01T10:00:00.000Z"
+                     *       },
+                     *       "providers": {
+                     *         "spotify": "configured",
+                     *         "sync": "not_configured",
+                     *         "gumnut": "configured",
+                     *         "frameio": "configured"
+                     *       },
+                     *       "kv": "ok",
+                     *       "links": "ok"
                      *     }
                      */
                     "application/json": components["schemas"]["Health"];

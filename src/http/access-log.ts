@@ -1,16 +1,28 @@
 import { createMiddleware } from 'hono/factory'
+import { type MetricKind, recordMetric } from '../metrics/metrics'
 import type { AppEnv } from './app-env'
 
 /** Methods written as they are; any other token the caller sent is redacted like the path. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
-/** What routes tell the access log beyond the response itself. */
-export type LogFacts = { provider?: string; code?: string; upstream_status?: number }
+/** What routes tell the access log (and the metrics) beyond the response itself. */
+export type LogFacts = {
+  provider?: string
+  code?: string
+  upstream_status?: number
+  /** Set by the routes a metrics data point is written for. */
+  metric?: MetricKind
+  /** The tier that answered (see `tierOf`), and the bytes of the record served. */
+  tier?: string
+  bytes?: number
+}
 
 /**
  * One JSON line per request: request id, route, provider, cache status, upstream status and time,
- * duration; credentials, gateway keys, link tokens and signed-URL secrets redacted. Written after
- * the answer in batches (see `LogBuffer`), so a cache hit neither waits on nor pays for a log call.
+ * duration; credentials, gateway keys, link tokens and signed-URL secrets redacted. In production
+ * one `console.log` per request, in that request, so Workers Logs indexes the object and files it
+ * under the right invocation. The dev entry batches lines (`LogBuffer`): under `wrangler dev` each
+ * `console.log` crosses the DevTools inspector, which costs a cache hit more than the hit itself.
  * Only what the caller chose (path, request id, an unusual method) goes through the redactor;
  * every other field is the gateway's own words and numbers.
  */
@@ -41,5 +53,19 @@ export const accessLog = () =>
       gate: /gate;desc="(\w+)"/.exec(timing)?.[1],
       duration_ms: Date.now() - start,
     }
-    isolate.log.write(JSON.stringify(line), (p) => c.executionCtx.waitUntil(p), services.config.log)
+    if (facts.metric && facts.provider) {
+      recordMetric(c.env, isolate, {
+        kind: facts.metric,
+        provider: facts.provider,
+        tier: facts.tier ?? 'none',
+        code: facts.code ?? '',
+        status: line.status,
+        upstreamStatus: line.upstream_status ?? 0,
+        upstreamMs: line.upstream_ms ?? 0,
+        bytes: facts.bytes ?? 0,
+      })
+    }
+    const text = JSON.stringify(line)
+    if (services.gateway.batchLogs) isolate.log.write(text, (p) => c.executionCtx.waitUntil(p), services.config.log)
+    else console.log(text)
   })

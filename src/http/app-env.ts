@@ -26,6 +26,8 @@ export type Gateway = {
   sandbox: boolean
   /** Redirect targets allowed beside each provider's media hosts (the dev entry's sandbox media). */
   devRedirects?: (url: URL) => boolean
+  /** Access-log lines are batched across requests (dev only); otherwise one `console.log` per request, in it. */
+  batchLogs: boolean
 }
 
 /** Per-request services, built once from `c.env` by the services middleware. */

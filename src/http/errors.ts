@@ -54,7 +54,7 @@ export const ERROR_CODES = {
   media_url_refused: 502,
   upstream_unavailable: 503,
   key_store_unavailable: 503,
-  spec_not_published: 503,
+  provider_not_configured: 503,
   upstream_timeout: 504,
   not_cached: 504,
 } as const satisfies Record<string, ContentfulStatusCode>

@@ -1,6 +1,7 @@
 export type LogSinkSettings = { batchLines: number; flushMs: number }
 
 /**
+ * Development only (the dev entry's `batchLogs`); production logs one line per `console.log`.
  * Writes log lines in batches: one `console.log` per `batchLines` lines or per `flushMs`, whichever
  * comes first. Each line stays one JSON object carrying its request id; batching only spares the
  * per-call cost of `console.log` (under `wrangler dev` every call crosses the DevTools inspector,

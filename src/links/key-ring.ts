@@ -54,7 +54,11 @@ export async function parseKeyRing(keysJson: string | undefined, currentId: stri
 type Memo = { source?: string; ring?: Promise<KeyRing> }
 
 /** The isolate's key ring for these settings, imported once per configuration; a 500 when it is unusable. */
-export async function keyRing(isolate: IsolateState, links: { signingKeys: string; signingKeyId: string }): Promise<KeyRing> {
+export async function keyRing(
+  isolate: IsolateState,
+  links: { signingKeys: string; signingKeyId: string },
+  options: { quiet?: boolean } = {},
+): Promise<KeyRing> {
   const memo = isolate.slot<Memo>('links:key-ring', () => ({}))
   const source = `${links.signingKeyId}\n${links.signingKeys}`
   if (memo.source !== source || !memo.ring) {
@@ -65,7 +69,7 @@ export async function keyRing(isolate: IsolateState, links: { signingKeys: strin
     return await memo.ring
   } catch (err) {
     const reason = err instanceof KeyRingError ? err.message : 'the keys could not be imported'
-    console.error(JSON.stringify({ level: 'error', message: 'signed links are misconfigured', reason }))
+    if (!options.quiet) console.error(JSON.stringify({ level: 'error', message: 'signed links are misconfigured', reason }))
     throw new ApiError('links_not_configured', 'Signed links are not configured on this gateway.')
   }
 }

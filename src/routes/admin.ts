@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/app-env'
 import { gatewayAuth, requireCapability, requireProviderScope } from '../http/auth'
 import { jsonBody, limitBody } from '../http/body-limit'
 import { ApiError } from '../http/errors'
+import { localStats } from '../metrics/metrics'
 import { isObject } from '../providers/record'
 import type { ProviderRegistry } from '../providers/types'
 
@@ -32,6 +33,11 @@ async function purgeEverywhere(
 /** Admin routes: `POST /purge` drops every cached variant of the named assets (admin and the provider's scope); `GET /admin/cache` reports the memory tier. */
 export function adminRoutes(providers: ProviderRegistry) {
   const admin = new Hono<AppEnv>()
+
+  admin.get('/admin/stats', gatewayAuth(), (c) => {
+    requireCapability(c.var.key, 'admin')
+    return c.json(localStats(c.var.services.gateway.isolate).report(), 200, { 'cache-control': 'no-store' })
+  })
 
   admin.get('/admin/cache', gatewayAuth(), (c) => {
     requireCapability(c.var.key, 'admin')

@@ -10,6 +10,7 @@ import { linkAdapter, parseLinkRequest } from '../links/link-request'
 import { signLinkToken, verifyLinkToken } from '../links/link-token'
 import { redirectTarget } from '../links/redirect-target'
 import { lookupRecord } from '../lookup'
+import { tierOf } from '../metrics/metrics'
 import type { LookupKey, ProviderRegistry } from '../providers/types'
 
 const MAX_BODY_BYTES = 8192
@@ -82,7 +83,9 @@ export function linkRoutes(providers: ProviderRegistry) {
       throw new ApiError('link_revoked', 'The gateway key that minted this link has been revoked or may no longer mint it.')
     }
 
+    Object.assign(c.var.log, { provider: adapter.name, metric: 'redirect' })
     const { record, outcome } = await lookupRecord(lookup, adapter, key)
+    Object.assign(c.var.log, { tier: tierOf(outcome.served), bytes: outcome.entry.body.length })
     const { state } = adapter.facts(record)
     if (state === 'deleted') throw new ApiError('asset_not_found', `The ${adapter.name} asset has been deleted.`)
     const media = adapter.media(record, claims.variant)

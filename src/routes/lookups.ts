@@ -5,7 +5,8 @@ import type { AppEnv } from '../http/app-env'
 import { gatewayAuth, requireProviderScope } from '../http/auth'
 import { cacheHeaders } from '../http/cache-headers'
 import { ApiError } from '../http/errors'
-import { lookupAsset, notFoundError } from '../lookup'
+import { lookupAsset, notFoundError, requireConfigured } from '../lookup'
+import { tierOf } from '../metrics/metrics'
 import type { ProviderRegistry } from '../providers/types'
 
 /** True when `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for this header). */
@@ -51,6 +52,7 @@ export function lookupRoutes(providers: ProviderRegistry) {
   for (const adapter of providers.list) {
     lookups.get(adapter.route, auth, async (c) => {
       c.var.log.provider = adapter.name
+      c.var.log.metric = 'lookup'
       // Scope before cache: a key without this provider's scope never reads its entries.
       requireProviderScope(c.var.key, adapter.name)
       const url = c.req.url
@@ -58,12 +60,15 @@ export function lookupRoutes(providers: ProviderRegistry) {
       const key = adapter.parse(c.req.param(), at < 0 ? NO_QUERY : new URLSearchParams(url.slice(at + 1)))
       const directives = parseDirectives(c.req.header('cache-control'))
       const { gateway, config } = c.var.services
+      requireConfigured(config, adapter)
       // The hot path: a fresh entry in isolate memory is answered without awaiting anything (nor
       // building the lookup services).
       const hit = directives.revalidate || key.uncached ? undefined : memoryHit(gateway.isolate.memoryTier(config.memory), key.cacheKey, Date.now())
       try {
         const outcome = hit ?? (await lookupAsset(c.var.services.lookup, adapter, key, directives))
+        c.var.log.tier = tierOf(outcome.served)
         if (outcome.entry.kind === 'not_found') throw notFoundError(adapter, outcome)
+        c.var.log.bytes = outcome.entry.body.length
         return assetResponse(outcome, c.req.header('if-none-match'))
       } catch (err) {
         // What the provider answered reaches the client as the provider answered it (SDKs parse it).

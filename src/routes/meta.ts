@@ -1,22 +1,32 @@
-import { Scalar } from '@scalar/hono-api-reference'
 import { Hono } from 'hono'
-import { SPEC_KEY } from '../generated/spec-key'
 import type { AppEnv } from '../http/app-env'
-import { ApiError } from '../http/errors'
+import { health } from './health'
 
-/** Unauthenticated routes: health, the gateway's own OpenAPI document and its docs page. */
+/**
+ * Unauthenticated routes: health, the gateway's own OpenAPI document and its docs page. The last
+ * two are static assets (scripts/assets.mjs builds them; the platform serves them before the
+ * Worker runs, with the headers of static/_headers); these routes answer the same files through
+ * the ASSETS binding wherever a request reaches the Worker itself (the tests, a route mismatch).
+ */
 export const meta = new Hono<AppEnv>()
 
-meta.get('/healthz', (c) => c.json({ status: 'ok', sandbox: c.var.services.gateway.sandbox }, 200, { 'cache-control': 'no-store' }))
+/** The docs page may load scripts, styles, images and data from its own origin only. */
+export const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"
 
-// The spec lives in KV under its digest (`npm run spec:publish`; `npm run dev` and `npm run deploy`
-// publish it), not in the bundle, where it would weigh more than the rest of the Worker.
+meta.get('/healthz', async (c) => c.json(await health(c), 200, { 'cache-control': 'no-store' }))
+
 meta.get('/openapi.json', async (c) => {
-  const memo = c.var.services.gateway.isolate.slot<{ spec?: string }>('meta:openapi', () => ({}))
-  memo.spec ??= (await c.env.ASSET_KV.get(SPEC_KEY).catch(() => null)) ?? undefined
-  const published = memo.spec
-  if (!published) throw new ApiError('spec_not_published', 'The OpenAPI document of this build is not published; run `npm run spec:publish`.')
-  return c.body(published, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' })
+  const asset = await c.env.ASSETS.fetch(new URL('/openapi.json', c.req.url))
+  return new Response(asset.body, {
+    status: asset.status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' },
+  })
 })
 
-meta.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'asset-edge API' }))
+meta.get('/docs', async (c) => {
+  const asset = await c.env.ASSETS.fetch(new URL('/docs', c.req.url))
+  const headers = new Headers(asset.headers)
+  headers.set('content-security-policy', DOCS_CSP)
+  return new Response(asset.body, { status: asset.status, headers })
+})

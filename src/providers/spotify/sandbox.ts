@@ -86,7 +86,9 @@ export const spotifySandbox: ProviderSandbox = {
     app.post('/spotify-accounts/api/token', async (c) => {
       kit.state.count('spotify-token')
       if (!/^Basic \S+$/.test(c.req.header('authorization') ?? '')) return c.json({ error: 'invalid_client' }, 401)
-      const form = await c.req.parseBody()
+      // Decoded from bytes: workerd warns on .text() of a form body (as Hono's parseBody reads it).
+      const params = new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))
+      const form = { grant_type: params.get('grant_type'), refresh_token: params.get('refresh_token') ?? undefined }
       if (form.grant_type !== 'refresh_token' || typeof form.refresh_token !== 'string') return c.json({ error: 'invalid_request' }, 400)
       if (form.refresh_token === 'sandbox-revoked') return c.json({ error: 'invalid_grant', error_description: 'Refresh token revoked' }, 400)
       kit.state.count('spotify-token-minted')
