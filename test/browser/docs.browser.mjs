@@ -6,74 +6,21 @@
 //   2. no request left localhost (the viewer is served from the gateway, not a CDN), and the CSP
 //      of the page allows only its own origin.
 // Stops everything it started, exits non-zero on any failure, and never runs past DEADLINE_MS.
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { chromium } from 'playwright-core'
+import { freePort, startDev } from './dev-server.mjs'
 
-const DEADLINE_MS = 110_000
-const STARTUP_MS = 60_000
+const DEADLINE_MS = 180_000 // past STARTUP_MS, with a minute for the browser
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const LOOKUPS = ['Get a Spotify Ads asset', 'Get a Sync asset', 'Get a Gumnut asset', 'Get a Frame.io asset']
 const cleanups = []
-let devLog = ''
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-
-async function startDev(port) {
-  const state = mkdtempSync(join(tmpdir(), 'asset-edge-dev-state-'))
-  cleanups.push(() => rmSync(state, { recursive: true, force: true }))
-  const child = spawn('npm', ['run', 'dev', '--', '--port', String(port), '--persist-to', state], {
-    detached: true, // its own process group, so npm, wrangler and workerd stop together
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
-  })
-  child.stdout.on('data', (d) => (devLog += d))
-  child.stderr.on('data', (d) => (devLog += d))
-  let exited = false
-  child.on('exit', () => (exited = true))
-  cleanups.push(async () => {
-    if (exited) return
-    try {
-      process.kill(-child.pid, 'SIGTERM')
-    } catch {
-      return
-    }
-    for (let i = 0; i < 50 && !exited; i += 1) await sleep(100)
-    if (!exited) {
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {}
-    }
-  })
-  const base = `http://localhost:${port}`
-  const until = Date.now() + STARTUP_MS
-  while (Date.now() < until) {
-    if (exited) throw new Error('npm run dev exited before it answered /healthz')
-    try {
-      const health = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) })
-      if (health.ok) return base
-    } catch {}
-    await sleep(250)
-  }
-  throw new Error(`npm run dev did not answer /healthz within ${STARTUP_MS} ms`)
-}
+const devLog = { text: '' }
 
 async function main() {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_PATH)`)
-  const base = await startDev(await freePort())
+  const base = await startDev(await freePort(), { cleanups, log: devLog })
   const profile = mkdtempSync(join(tmpdir(), 'asset-edge-chromium-'))
   cleanups.push(() => rmSync(profile, { recursive: true, force: true }))
   const context = await chromium.launchPersistentContext(profile, {
@@ -127,7 +74,7 @@ try {
   ok = true
 } catch (err) {
   console.log(`  FAIL ${err.message}`)
-  if (devLog) console.log(devLog.slice(-3000))
+  if (devLog.text) console.log(devLog.text.slice(-3000))
 } finally {
   await cleanup()
   clearTimeout(deadline)

@@ -8,17 +8,15 @@
 // with a fresh state directory. Chromium blocks the 410's problem+json body for an <img> (ORB),
 // so the browser reports no status for it; the status is then checked from Node.
 // Stops everything it started, exits non-zero on any failure, and never runs past DEADLINE_MS.
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { chromium } from 'playwright-core'
+import { freePort, startDev } from './dev-server.mjs'
 
-const DEADLINE_MS = 85_000
-const STARTUP_MS = 120_000 // a cold wrangler dev on a busy 2-core machine can take most of a minute
+const DEADLINE_MS = 180_000 // past STARTUP_MS, with a minute for the browser
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const DEV_KEY = 'ae_dev_sandbox_key' // scripts/dev.mjs
 const CHROMIUM_ARGS = [
@@ -34,60 +32,7 @@ const CHROMIUM_ARGS = [
 
 const results = []
 const cleanups = []
-let devLog = ''
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function startDev(port) {
-  // Its own state directory: KV entries of another dev run hold sandbox URLs on that run's port.
-  const state = mkdtempSync(join(tmpdir(), 'asset-edge-dev-state-'))
-  cleanups.push(() => rmSync(state, { recursive: true, force: true }))
-  const args = ['run', 'dev', '--', '--port', String(port), '--persist-to', state, '--var', 'LINK_CLOCK_SKEW_S:0']
-  const child = spawn('npm', args, {
-    detached: true, // its own process group, so npm, wrangler and workerd stop together
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
-  })
-  child.stdout.on('data', (d) => (devLog += d))
-  child.stderr.on('data', (d) => (devLog += d))
-  let exited = false
-  child.on('exit', () => (exited = true))
-  cleanups.push(async () => {
-    if (exited) return
-    try {
-      process.kill(-child.pid, 'SIGTERM')
-    } catch {
-      return
-    }
-    for (let i = 0; i < 50 && !exited; i += 1) await sleep(100)
-    if (!exited) {
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {}
-    }
-  })
-  const base = `http://localhost:${port}`
-  const until = Date.now() + STARTUP_MS
-  while (Date.now() < until) {
-    if (exited) throw new Error('npm run dev exited before it answered /healthz')
-    try {
-      const health = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) })
-      if (health.ok && (await health.json()).sandbox === true) return base
-    } catch {}
-    await sleep(250)
-  }
-  throw new Error(`npm run dev did not answer /healthz within ${STARTUP_MS} ms`)
-}
+const devLog = { text: '' }
 
 async function mint(base, ttl_s) {
   const response = await fetch(`${base}/links`, {
@@ -147,7 +92,7 @@ function expect(condition, message) {
 
 async function main() {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_PATH)`)
-  const base = await startDev(await freePort())
+  const base = await startDev(await freePort(), { cleanups, log: devLog, extraArgs: ['--var', 'LINK_CLOCK_SKEW_S:0'] })
   const pageUrl = await startPageServer()
   const profile = mkdtempSync(join(tmpdir(), 'asset-edge-chromium-'))
   cleanups.push(() => rmSync(profile, { recursive: true, force: true }))
@@ -189,7 +134,7 @@ function report() {
 
 const deadline = setTimeout(async () => {
   console.log(`  FAIL the browser test ran past ${DEADLINE_MS} ms`)
-  if (devLog) console.log(devLog.slice(-3000))
+  if (devLog.text) console.log(devLog.text.slice(-3000))
   await cleanup()
   results.push(false)
   report()
@@ -202,7 +147,7 @@ try {
   ok = true
 } catch (err) {
   console.log(`  FAIL ${err.message}`)
-  if (devLog) console.log(devLog.slice(-3000))
+  if (devLog.text) console.log(devLog.text.slice(-3000))
 } finally {
   await cleanup()
   clearTimeout(deadline)
