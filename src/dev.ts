@@ -46,7 +46,7 @@ function devRoutes(sandbox: Sandbox): Hono<AppEnv> {
     const key: unknown = Reflect.get(c.env, 'DEV_GATEWAY_KEY')
     const presented = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1]
     if (typeof key !== 'string' || key === '' || presented !== key) return c.json({ error: 'sandbox control routes need the development key' }, 401)
-    await runCron(lookupDeps(c.var.services.gateway, c.env, (p) => c.executionCtx.waitUntil(p)))
+    await runCron(lookupDeps(c.get('services').gateway, c.env, (p) => c.executionCtx.waitUntil(p)))
     return c.json({ ran: 'cron' })
   })
   return routes

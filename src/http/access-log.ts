@@ -31,7 +31,8 @@ export const accessLog = () =>
     const start = Date.now()
     c.set('log', {})
     await next()
-    const { services, log: facts } = c.var
+    const services = c.get('services')
+    const facts = c.get('log')
     if (!services) return
     const { redactor, isolate } = services.gateway
     const timing = c.res.headers.get('server-timing') ?? ''
@@ -40,7 +41,7 @@ export const accessLog = () =>
     const method = c.req.method
     const line = {
       level: c.res.status >= 500 ? 'error' : 'info',
-      request_id: redactor.text(c.var.requestId, c.env),
+      request_id: redactor.text(c.get('requestId'), c.env),
       method: KNOWN_METHODS.has(method) ? method : redactor.text(method, c.env),
       route: c.req.routePath,
       path: redactor.text(redactor.url(url.slice(url.indexOf('/', url.indexOf('//') + 2))), c.env),

@@ -78,7 +78,7 @@ export const gatewayAuth = () =>
         headers: { 'www-authenticate': CHALLENGE },
       })
     }
-    const { record, digest } = await verifyKey(c.var.services, c.env, key)
+    const { record, digest } = await verifyKey(c.get('services'), c.env, key)
     if (!record) {
       throw new ApiError('invalid_api_key', 'The gateway key is not valid.', { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } })
     }

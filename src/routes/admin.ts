@@ -35,18 +35,18 @@ export function adminRoutes(providers: ProviderRegistry) {
   const admin = new Hono<AppEnv>()
 
   admin.get('/admin/stats', gatewayAuth(), (c) => {
-    requireCapability(c.var.key, 'admin')
-    return c.json(localStats(c.var.services.gateway.isolate).report(), 200, { 'cache-control': 'no-store' })
+    requireCapability(c.get('key'), 'admin')
+    return c.json(localStats(c.get('services').gateway.isolate).report(), 200, { 'cache-control': 'no-store' })
   })
 
   admin.get('/admin/cache', gatewayAuth(), (c) => {
-    requireCapability(c.var.key, 'admin')
-    const { gateway, config } = c.var.services
+    requireCapability(c.get('key'), 'admin')
+    const { gateway, config } = c.get('services')
     return c.json({ memory: gateway.isolate.memoryTier(config.memory)?.stats ?? null }, 200, { 'cache-control': 'no-store' })
   })
 
   admin.post('/purge', gatewayAuth(), limitBody(MAX_BODY_BYTES), async (c) => {
-    requireCapability(c.var.key, 'admin')
+    requireCapability(c.get('key'), 'admin')
     const body = await jsonBody(c.req.raw).catch(() => undefined)
     if (!isObject(body) || typeof body.provider !== 'string' || !Array.isArray(body.assets)) {
       throw new ApiError('invalid_body', 'Send JSON `{ "provider": "<name>", "assets": [ { <the lookup route\'s path ids> } ] }`.')
@@ -56,7 +56,7 @@ export function adminRoutes(providers: ProviderRegistry) {
       const allowed = providers.list.map((p) => p.name)
       throw new ApiError('unknown_provider', `Unknown provider; allowed: ${allowed.join(', ')}.`, { extras: { allowed } })
     }
-    requireProviderScope(c.var.key, adapter.name)
+    requireProviderScope(c.get('key'), adapter.name)
     if (body.assets.length === 0 || body.assets.length > MAX_ASSETS) {
       throw new ApiError('invalid_body', `\`assets\` must list 1 to ${MAX_ASSETS} assets.`)
     }
@@ -66,7 +66,7 @@ export function adminRoutes(providers: ProviderRegistry) {
       }
       return assetTag(adapter.parse(ids as Record<string, string>, new URLSearchParams()).cacheKey)
     })
-    const { lookup, config } = c.var.services
+    const { lookup, config } = c.get('services')
     const removed = (await Promise.all(assets.map((asset) => lookup.cache.invalidateAsset(asset)))).flat()
     const everywhere = await purgeEverywhere(config.purge, lookup.upstream.fetch, assets)
     // A count: the keys would show which query variants other callers looked up.

@@ -10,7 +10,7 @@ const KV_PROBE_KEY = 'healthz:probe'
  * providers have their credentials, and whether KV and the link signing keys are usable. Contacts no provider.
  */
 export async function health(c: Context<AppEnv>) {
-  const { gateway, config } = c.var.services
+  const { gateway, config } = c.get('services')
   const providers: Record<string, 'configured' | 'not_configured'> = {}
   for (const { name } of gateway.providers.list) providers[name] = config.provider(name).configured ? 'configured' : 'not_configured'
   const [kv, links] = await Promise.all([
@@ -26,7 +26,7 @@ export async function health(c: Context<AppEnv>) {
 }
 
 async function keyRingState(c: Context<AppEnv>): Promise<'ok' | 'not_configured'> {
-  const { gateway, config } = c.var.services
+  const { gateway, config } = c.get('services')
   if (!config.links.signingKeys) return 'not_configured'
   try {
     await keyRing(gateway.isolate, config.links, { quiet: true })

@@ -23,11 +23,11 @@ export function linkRoutes(providers: ProviderRegistry) {
   const links = new Hono<AppEnv>()
 
   links.post('/links', gatewayAuth(), limitBody(MAX_BODY_BYTES), async (c) => {
-    requireCapability(c.var.key, 'links')
+    requireCapability(c.get('key'), 'links')
     const body = await jsonBody(c.req.raw)
     const adapter = linkAdapter(providers, body)
-    requireProviderScope(c.var.key, adapter.name)
-    const { gateway, config } = c.var.services
+    requireProviderScope(c.get('key'), adapter.name)
+    const { gateway, config } = c.get('services')
     const { key, variant, ttlS } = parseLinkRequest(adapter, body as Record<string, unknown>, config.links)
     if (key.uncached) {
       // A link's lookup must be one the cache serves: a value outside the documented set is refused here.
@@ -48,7 +48,7 @@ export function linkRoutes(providers: ProviderRegistry) {
     }
     const ring = await keyRing(gateway.isolate, config.links)
     const exp = Math.floor(Date.now() / 1000) + ttlS
-    const claims = { provider: adapter.name, ids: key.ids, query: key.query, variant, exp, keyDigest: c.var.keyDigest }
+    const claims = { provider: adapter.name, ids: key.ids, query: key.query, variant, exp, keyDigest: c.get('keyDigest') }
     const token = await signLinkToken(claims, ring.currentId, ring.current)
     const url = `${origin}/r/${token}`
     return c.json({ url, expires_at: new Date(exp * 1000).toISOString(), variant }, 201, { 'cache-control': 'no-store' })
@@ -63,7 +63,7 @@ export function linkRoutes(providers: ProviderRegistry) {
   })
 
   links.get('/r/:token', async (c) => {
-    const { gateway, config, lookup } = c.var.services
+    const { gateway, config, lookup } = c.get('services')
     const { skewS, maxTtlS } = config.links
     const claims = await verifyLinkToken(c.req.param('token'), await keyRing(gateway.isolate, config.links), { nowMs: Date.now(), skewS, maxTtlS })
     // Claims are genuine here; only a provider or a validation rule withdrawn since minting fails.
@@ -78,14 +78,14 @@ export function linkRoutes(providers: ProviderRegistry) {
     }
 
     // A link lives only as long as the key that minted it may mint it (within KEY_CACHE_TTL_S).
-    const minter = await keyByDigest(c.var.services, c.env, claims.keyDigest)
+    const minter = await keyByDigest(c.get('services'), c.env, claims.keyDigest)
     if (!minter?.scopes.links || !hasProviderScope(minter, adapter.name)) {
       throw new ApiError('link_revoked', 'The gateway key that minted this link has been revoked or may no longer mint it.')
     }
 
-    Object.assign(c.var.log, { provider: adapter.name, metric: 'redirect' })
+    Object.assign(c.get('log'), { provider: adapter.name, metric: 'redirect' })
     const { record, outcome } = await lookupRecord(lookup, adapter, key)
-    Object.assign(c.var.log, { tier: tierOf(outcome.served), bytes: outcome.entry.body.length })
+    Object.assign(c.get('log'), { tier: tierOf(outcome.served), bytes: outcome.entry.body.length })
     const { state } = adapter.facts(record)
     if (state === 'deleted') throw new ApiError('asset_not_found', `The ${adapter.name} asset has been deleted.`)
     const media = adapter.media(record, claims.variant)

@@ -51,29 +51,29 @@ export function lookupRoutes(providers: ProviderRegistry) {
   const auth = gatewayAuth()
   for (const adapter of providers.list) {
     lookups.get(adapter.route, auth, async (c) => {
-      c.var.log.provider = adapter.name
-      c.var.log.metric = 'lookup'
+      c.get('log').provider = adapter.name
+      c.get('log').metric = 'lookup'
       // Scope before cache: a key without this provider's scope never reads its entries.
-      requireProviderScope(c.var.key, adapter.name)
+      requireProviderScope(c.get('key'), adapter.name)
       const url = c.req.url
       const at = url.indexOf('?')
       const key = adapter.parse(c.req.param(), at < 0 ? NO_QUERY : new URLSearchParams(url.slice(at + 1)))
       const directives = parseDirectives(c.req.header('cache-control'))
-      const { gateway, config } = c.var.services
+      const { gateway, config } = c.get('services')
       requireConfigured(config, adapter)
       // The hot path: a fresh entry in isolate memory is answered without awaiting anything (nor
       // building the lookup services).
       const hit = directives.revalidate || key.uncached ? undefined : memoryHit(gateway.isolate.memoryTier(config.memory), key.cacheKey, Date.now())
       try {
-        const outcome = hit ?? (await lookupAsset(c.var.services.lookup, adapter, key, directives))
-        c.var.log.tier = tierOf(outcome.served)
+        const outcome = hit ?? (await lookupAsset(c.get('services').lookup, adapter, key, directives))
+        c.get('log').tier = tierOf(outcome.served)
         if (outcome.entry.kind === 'not_found') throw notFoundError(adapter, outcome)
-        c.var.log.bytes = outcome.entry.body.length
+        c.get('log').bytes = outcome.entry.body.length
         return assetResponse(outcome, c.req.header('if-none-match'))
       } catch (err) {
         // What the provider answered reaches the client as the provider answered it (SDKs parse it).
         if (!(err instanceof ApiError) || !err.answer) throw err
-        Object.assign(c.var.log, { code: err.code, upstream_status: err.answer.status })
+        Object.assign(c.get('log'), { code: err.code, upstream_status: err.answer.status })
         return providerErrorResponse(err as ApiError & { answer: NonNullable<ApiError['answer']> })
       }
     })

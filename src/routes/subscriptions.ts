@@ -5,7 +5,7 @@ import { newSecret } from '../events/signing'
 import { deleteAttempts, deleteSubscription, getEvent, getSubscription, listAttempts, listSubscriptionMetas, putEvent, putSubscription } from '../events/store'
 import { ASSET_EVENT_TYPES, type AssetEvent, type AssetEventType, type StoredSubscription } from '../events/types'
 import type { AppEnv } from '../http/app-env'
-import { digestKey, gatewayAuth, hasProviderScope, presentedKey, requireCapability } from '../http/auth'
+import { digestKey, gatewayAuth, hasProviderScope, type KeyRecord, presentedKey, requireCapability } from '../http/auth'
 import { jsonBody, limitBody } from '../http/body-limit'
 import { ApiError } from '../http/errors'
 import { isObject } from '../providers/record'
@@ -48,8 +48,8 @@ export function subscriptionRoutes(providers: ProviderRegistry) {
   subs.use('/subscriptions/*', gatewayAuth())
 
   /** The caller's key digest, after the events scope is checked. */
-  async function owner(c: { var: AppEnv['Variables']; req: { raw: Request } }): Promise<string> {
-    requireCapability(c.var.key, 'events')
+  async function owner(c: { get(key: 'key'): KeyRecord; req: { raw: Request } }): Promise<string> {
+    requireCapability(c.get('key'), 'events')
     return digestKey(presentedKey(c.req.raw) ?? '')
   }
 
@@ -62,7 +62,7 @@ export function subscriptionRoutes(providers: ProviderRegistry) {
 
   subs.post('/subscriptions', limitBody(MAX_BODY_BYTES), async (c) => {
     const digest = await owner(c)
-    const key = c.var.key
+    const key = c.get('key')
     const body = await jsonBody(c.req.raw)
     if (!isObject(body))
       throw new ApiError('invalid_body', 'Send a JSON object `{ "url": "https://…", "providers"?: [...], "types"?: [...], "description"?: "…" }`.')
@@ -74,7 +74,7 @@ export function subscriptionRoutes(providers: ProviderRegistry) {
     }
     if (typeof body.url !== 'string')
       throw new ApiError('invalid_body', '`url` (the https URL events are POSTed to) is required.', { extras: { param: 'url' } })
-    const refused = destinationProblem(body.url, c.var.services.gateway.sandbox)
+    const refused = destinationProblem(body.url, c.get('services').gateway.sandbox)
     if (refused) throw new ApiError('invalid_destination', refused, { extras: { param: 'url' } })
     const known = providers.list.map((p) => p.name)
     const wanted = stringList(body.providers, 'providers') ?? known.filter((name) => hasProviderScope(key, name))

@@ -30,7 +30,7 @@ export function webhookRoutes(providers: ProviderRegistry) {
       },
       limitBody(source.maxBodyBytes, 'webhook_too_large'),
       async (c) => {
-        c.var.log.provider = adapter.name
+        c.get('log').provider = adapter.name
         const raw = await c.req.arrayBuffer()
         const { replayKey } = await source.verify(c.req.raw.headers, raw, c.env, Date.now())
         let body: unknown
@@ -40,13 +40,13 @@ export function webhookRoutes(providers: ProviderRegistry) {
           throw new ApiError('webhook_malformed', 'The webhook body is not JSON.')
         }
         const events = source.events(body)
-        const { gateway, lookup } = c.var.services
+        const { gateway, lookup } = c.get('services')
         if (await seenBefore(gateway.isolate, c.env.ASSET_KV, `${adapter.name}:${replayKey}`, source.replayWindowS, Date.now())) {
           throw new ApiError('webhook_replayed', 'This webhook delivery was already received.')
         }
         const type = typeof (body as { type?: unknown }).type === 'string' ? (body as { type: string }).type : undefined
         if (events.length === 0) return c.json({ received: true, ignored: true, type }, 202)
-        const requestId = c.var.requestId
+        const requestId = c.get('requestId')
         // Answer at once; the invalidation and re-fetch continue after the response.
         for (const event of events) {
           lookup.waitUntil(
