@@ -153,7 +153,8 @@ async function main() {
     results.bundle = bundleSection(options.gatewayConfig)
     console.log(`  ${results.bundle.gzipKiB} KiB gzipped`)
   }
-  if (SECTIONS.filter((s) => s !== 'bundle' && s !== 'isolates').some(options.want)) await measure(options, results)
+  // Isolates first: run after the wrangler dev sections, its Miniflare cluster's answers came back
+  // with bodies already consumed (undici's "Body has already been read"); run first, or alone, it passes.
   if (options.want('isolates')) {
     const s = SETTINGS.isolates
     console.log(`isolates: ${s.isolates} gateway isolates in Miniflare, one provider gate`)
@@ -163,6 +164,7 @@ async function main() {
       `  ${r.cold.upstreamCalls} call(s) for ${s.cold} cold lookups; busiest second ${r.burst.busiestSecond}; ${r.token.tokenRequests} token request(s)`,
     )
   }
+  if (SECTIONS.filter((s) => s !== 'bundle' && s !== 'isolates').some(options.want)) await measure(options, results)
 
   results.finishedAt = new Date().toISOString()
   results.durationS = Number(((Date.now() - startedAt) / 1000).toFixed(1))
