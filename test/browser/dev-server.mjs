@@ -66,3 +66,36 @@ export async function startDev(port, { cleanups, log, extraArgs = [] }) {
   }
   throw new Error(`npm run dev did not answer /healthz within ${STARTUP_MS} ms`)
 }
+
+/**
+ * Runs a browser test's `main` within `deadlineMs`: a failure prints its message and the tail of
+ * the dev server's log, and `cleanups` always run, last pushed first. Resolves to whether `main`
+ * passed; past the deadline it cleans up, calls `onDeadline` and exits 1.
+ */
+export async function runBrowserTest(main, { name, cleanups, log, deadlineMs, onDeadline = () => {} }) {
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn()
+      } catch {}
+    }
+  }
+  const deadline = setTimeout(async () => {
+    console.log(`  FAIL ${name} ran past ${deadlineMs} ms`)
+    if (log.text) console.log(log.text.slice(-3000))
+    await cleanup()
+    onDeadline()
+    process.exit(1)
+  }, deadlineMs)
+  try {
+    await main()
+    return true
+  } catch (err) {
+    console.log(`  FAIL ${err.message}`)
+    if (log.text) console.log(log.text.slice(-3000))
+    return false
+  } finally {
+    await cleanup()
+    clearTimeout(deadline)
+  }
+}

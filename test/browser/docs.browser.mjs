@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { freePort, startDev } from './dev-server.mjs'
+import { freePort, runBrowserTest, startDev } from './dev-server.mjs'
 
 const DEADLINE_MS = 180_000 // past STARTUP_MS, with a minute for the browser
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -54,30 +54,6 @@ async function main() {
   console.log('  ok   no request left localhost')
 }
 
-async function cleanup() {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn()
-    } catch {}
-  }
-}
-
-const deadline = setTimeout(async () => {
-  console.log(`  FAIL the docs browser test ran past ${DEADLINE_MS} ms`)
-  await cleanup()
-  process.exit(1)
-}, DEADLINE_MS)
-
-let ok = false
-try {
-  await main()
-  ok = true
-} catch (err) {
-  console.log(`  FAIL ${err.message}`)
-  if (devLog.text) console.log(devLog.text.slice(-3000))
-} finally {
-  await cleanup()
-  clearTimeout(deadline)
-}
+const ok = await runBrowserTest(main, { name: 'the docs browser test', cleanups, log: devLog, deadlineMs: DEADLINE_MS })
 console.log(`docs browser test: ${ok ? 'passed' : 'failed'}`)
 process.exit(ok ? 0 : 1)

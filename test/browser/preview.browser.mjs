@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { chromium } from 'playwright-core'
-import { freePort, startDev } from './dev-server.mjs'
+import { freePort, runBrowserTest, startDev } from './dev-server.mjs'
 
 const DEADLINE_MS = 180_000 // past STARTUP_MS, with a minute for the browser
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -117,14 +117,6 @@ async function main() {
   })
 }
 
-async function cleanup() {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn()
-    } catch {}
-  }
-}
-
 function report() {
   const passed = results.filter(Boolean).length
   const failed = results.length - passed
@@ -132,25 +124,15 @@ function report() {
   return failed === 0 && results.length === 2
 }
 
-const deadline = setTimeout(async () => {
-  console.log(`  FAIL the browser test ran past ${DEADLINE_MS} ms`)
-  if (devLog.text) console.log(devLog.text.slice(-3000))
-  await cleanup()
-  results.push(false)
-  report()
-  process.exit(1)
-}, DEADLINE_MS)
-
-let ok = false
-try {
-  await main()
-  ok = true
-} catch (err) {
-  console.log(`  FAIL ${err.message}`)
-  if (devLog.text) console.log(devLog.text.slice(-3000))
-} finally {
-  await cleanup()
-  clearTimeout(deadline)
-}
+const ok = await runBrowserTest(main, {
+  name: 'the browser test',
+  cleanups,
+  log: devLog,
+  deadlineMs: DEADLINE_MS,
+  onDeadline: () => {
+    results.push(false)
+    report()
+  },
+})
 if (!ok && results.length < 2) results.push(...Array(2 - results.length).fill(false))
 process.exit(report() && ok ? 0 : 1)
