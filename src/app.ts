@@ -1,6 +1,5 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { secureHeaders } from 'hono/secure-headers'
 import { configReader } from './config'
 import { accessLog } from './http/access-log'
 import type { AppEnv, Gateway } from './http/app-env'
@@ -8,6 +7,7 @@ import type { KeyRecord } from './http/auth'
 import { ApiError, problemResponse } from './http/errors'
 import { createRedactor } from './http/redact'
 import { requestId } from './http/request-id'
+import { securityHeaders } from './http/security-headers'
 import { services } from './http/services'
 import { IsolateState } from './isolate-state'
 import type { ProviderRegistry } from './providers/types'
@@ -41,6 +41,11 @@ export type AppOptions = {
   sandbox?: boolean
   /** Redirect targets allowed beside each provider's media hosts (the dev entry's sandbox media). */
   devRedirects?: (url: URL) => boolean
+  /**
+   * Fresh memory hits are answered ahead of the router (`http/hit-path.ts`); default on. Off, every
+   * request takes the full path (the test that holds the two to the same answer).
+   */
+  hitPath?: boolean
   /** Access-log lines go out in batches (`LogBuffer`): the dev entry only, where each `console.log` is costly. */
   batchLogs?: boolean
 }
@@ -64,22 +69,7 @@ export function createApp(options: AppOptions) {
   }
 
   const app = new Hono<AppEnv>()
-  // On every answer, /docs included: nosniff, no framing, no referrer, HSTS, same-origin resources
-  // (a route that is embedded elsewhere, such as /r/, sets its own Cross-Origin-Resource-Policy).
-  // The headers an API answer needs (nosniff, no framing, no referrer, same-origin resources, HSTS);
-  // the browser-page ones Hono adds by default cost every cache hit a header write each and protect nothing here.
-  app.use(
-    secureHeaders({
-      xFrameOptions: 'DENY',
-      overwrite: false,
-      crossOriginOpenerPolicy: false,
-      originAgentCluster: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-    }),
-  )
+  app.use(securityHeaders())
   app.use(requestId())
   app.use(services(gateway))
   app.use(accessLog())

@@ -2,6 +2,7 @@ import { Coalescer } from './cache/coalescing'
 import { Lru } from './cache/lru'
 import { type MemoryLimits, MemoryTier } from './cache/memory-tier'
 import type { KeyRecord } from './http/auth'
+import type { KnownLookup } from './http/hit-path'
 import { LogBuffer } from './http/log-sink'
 import type { Pacer } from './upstream/pacer'
 
@@ -23,6 +24,8 @@ export class IsolateState {
    * digest presented as a key never finds a record here.
    */
   readonly keysByDigest = new Lru<string, VerifiedKey>({ max: 10_000 })
+  /** Mirror-route requests parsed before, by path and query: what the memory-hit path answers from. */
+  readonly lookups = new Lru<string, KnownLookup>({ max: 10_000 })
   /** Per-provider call pacers, by `provider/rps`. */
   readonly pacers = new Map<string, Pacer>()
   /** Webhook deliveries seen, by replay key, until when. */

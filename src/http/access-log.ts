@@ -1,6 +1,8 @@
 import { createMiddleware } from 'hono/factory'
+import type { Config } from '../config'
 import { type MetricKind, recordMetric } from '../metrics/metrics'
-import type { AppEnv } from './app-env'
+import type { AppEnv, Gateway } from './app-env'
+import type { Redactor } from './redact'
 
 /** Methods written as they are; any other token the caller sent is redacted like the path. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
@@ -32,41 +34,70 @@ export const accessLog = () =>
     c.set('log', {})
     await next()
     const services = c.get('services')
-    const facts = c.get('log')
     if (!services) return
-    const { redactor, isolate } = services.gateway
-    const timing = c.res.headers.get('server-timing') ?? ''
-    const upstreamMs = /upstream;dur=([\d.]+)/.exec(timing)?.[1]
-    const url = c.req.url
-    const method = c.req.method
-    const line = {
-      level: c.res.status >= 500 ? 'error' : 'info',
-      request_id: redactor.text(c.get('requestId'), c.env),
-      method: KNOWN_METHODS.has(method) ? method : redactor.text(method, c.env),
+    writeAccessLog(services.gateway, services.config, c.env, (p) => c.executionCtx.waitUntil(p), {
+      requestId: c.get('requestId'),
+      method: c.req.method,
       route: c.req.routePath,
-      path: redactor.text(redactor.url(url.slice(url.indexOf('/', url.indexOf('//') + 2))), c.env),
-      status: c.res.status,
-      provider: facts.provider,
-      code: facts.code,
-      cache_status: c.res.headers.get('cache-status') ?? undefined,
-      upstream_status: facts.upstream_status ?? (upstreamMs ? 200 : undefined),
-      upstream_ms: upstreamMs ? Number(upstreamMs) : undefined,
-      gate: /gate;desc="(\w+)"/.exec(timing)?.[1],
-      duration_ms: Date.now() - start,
-    }
-    if (facts.metric && facts.provider) {
-      recordMetric(c.env, isolate, {
-        kind: facts.metric,
-        provider: facts.provider,
-        tier: facts.tier ?? 'none',
-        code: facts.code ?? '',
-        status: line.status,
-        upstreamStatus: line.upstream_status ?? 0,
-        upstreamMs: line.upstream_ms ?? 0,
-        bytes: facts.bytes ?? 0,
-      })
-    }
-    const text = JSON.stringify(line)
-    if (services.gateway.batchLogs) isolate.log.write(text, (p) => c.executionCtx.waitUntil(p), services.config.log)
-    else console.log(text)
+      url: c.req.url,
+      response: c.res,
+      facts: c.get('log'),
+      start,
+    })
   })
+
+/** What one access-log line is made of: the request, its answer and what the route told. */
+export type AccessRecord = {
+  requestId: string
+  method: string
+  route: string
+  url: string
+  response: Response
+  facts: LogFacts
+  start: number
+  /** The path as redacted before (the hit path keeps it with its route), else redacted here. */
+  redactedPath?: string
+}
+
+/** The request's path and query as the log may show it: credentials, tokens and signed-URL secrets redacted. */
+export function redactedPathOf(redactor: Redactor, env: object, url: string): string {
+  return redactor.text(redactor.url(url.slice(url.indexOf('/', url.indexOf('//') + 2))), env)
+}
+
+/** Writes the access-log line of one request (and its metrics data point, for the routes that ask for one). */
+export function writeAccessLog(gateway: Gateway, config: Config, env: Env, waitUntil: (p: Promise<unknown>) => void, r: AccessRecord): void {
+  const { redactor, isolate } = gateway
+  const { facts, response } = r
+  const timing = response.headers.get('server-timing') ?? ''
+  const upstreamMs = timing.includes('upstream;') ? /upstream;dur=([\d.]+)/.exec(timing)?.[1] : undefined
+  const line = {
+    level: response.status >= 500 ? 'error' : 'info',
+    request_id: redactor.text(r.requestId, env),
+    method: KNOWN_METHODS.has(r.method) ? r.method : redactor.text(r.method, env),
+    route: r.route,
+    path: r.redactedPath ?? redactedPathOf(redactor, env, r.url),
+    status: response.status,
+    provider: facts.provider,
+    code: facts.code,
+    cache_status: response.headers.get('cache-status') ?? undefined,
+    upstream_status: facts.upstream_status ?? (upstreamMs ? 200 : undefined),
+    upstream_ms: upstreamMs ? Number(upstreamMs) : undefined,
+    gate: timing.includes('gate;') ? /gate;desc="(\w+)"/.exec(timing)?.[1] : undefined,
+    duration_ms: Date.now() - r.start,
+  }
+  if (facts.metric && facts.provider) {
+    recordMetric(env, isolate, {
+      kind: facts.metric,
+      provider: facts.provider,
+      tier: facts.tier ?? 'none',
+      code: facts.code ?? '',
+      status: line.status,
+      upstreamStatus: line.upstream_status ?? 0,
+      upstreamMs: line.upstream_ms ?? 0,
+      bytes: facts.bytes ?? 0,
+    })
+  }
+  const text = JSON.stringify(line)
+  if (gateway.batchLogs) isolate.log.write(text, waitUntil, config.log)
+  else console.log(text)
+}

@@ -64,3 +64,10 @@ export function cacheHeaders(outcome: CacheOutcome, now: number, body = false): 
   if (body) headers['content-type'] = entry.contentType ?? CONTENT_TYPE
   return headers
 }
+
+/** True when `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for this header). */
+export function matchesEtag(ifNoneMatch: string | null | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false
+  if (ifNoneMatch.trim() === '*') return true
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
+}

@@ -3,23 +3,17 @@ import { parseDirectives } from '../cache/directives'
 import { type CacheOutcome, memoryHit } from '../cache/tiered-cache'
 import type { AppEnv } from '../http/app-env'
 import { gatewayAuth, requireProviderScope } from '../http/auth'
-import { cacheHeaders } from '../http/cache-headers'
+import { cacheHeaders, matchesEtag } from '../http/cache-headers'
 import { ApiError } from '../http/errors'
+import { rememberLookup } from '../http/hit-path'
 import { lookupAsset, notFoundError, requireConfigured } from '../lookup'
 import { tierOf } from '../metrics/metrics'
 import type { ProviderRegistry } from '../providers/types'
 
-/** True when `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for this header). */
-function matches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false
-  if (ifNoneMatch.trim() === '*') return true
-  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
-}
-
 /** The answer for a cached record: its body as the provider sent it, plus the cache's headers. */
 function assetResponse(outcome: CacheOutcome, ifNoneMatch: string | undefined): Response {
   const now = Date.now()
-  if (matches(ifNoneMatch, outcome.entry.etag)) return new Response(null, { status: 304, headers: cacheHeaders(outcome, now) })
+  if (matchesEtag(ifNoneMatch, outcome.entry.etag)) return new Response(null, { status: 304, headers: cacheHeaders(outcome, now) })
   return new Response(outcome.entry.body, { status: 200, headers: cacheHeaders(outcome, now, true) })
 }
 
@@ -61,6 +55,7 @@ export function lookupRoutes(providers: ProviderRegistry) {
       const directives = parseDirectives(c.req.header('cache-control'))
       const { gateway, config } = c.get('services')
       requireConfigured(config, adapter)
+      rememberLookup(gateway.isolate, url, adapter, key)
       // The hot path: a fresh entry in isolate memory is answered without awaiting anything (nor
       // building the lookup services).
       const hit = directives.revalidate || key.uncached ? undefined : memoryHit(gateway.isolate.memoryTier(config.memory), key.cacheKey, Date.now())
