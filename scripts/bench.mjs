@@ -4,8 +4,8 @@
 // Writes bench/results.json, prints a table, and rewrites the "Benchmark" section of docs/benchmarks.md
 // (between <!-- bench:start --> and <!-- bench:end -->; nothing else in docs/benchmarks.md).
 //
-//   npm run bench                          everything, about 4 minutes (stopped and failed at 7.5)
-//   npm run bench -- --only hit,bundle     some sections: hit, miss, zipf, coalesce, memory, bundle, isolates
+//   npm run bench                          everything, about 7 minutes (stopped and failed at 9)
+//   npm run bench -- --only hit,bundle     some sections: hit, miss, zipf, coalesce, memory, events, bundle, isolates
 //   npm run bench -- --gateway-config <wrangler.toml>   another build of the gateway (experiments)
 //   npm run bench -- --report              the table and docs/benchmarks.md section again from bench/results.json
 //
@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { coalesceSection, zipfSection } from './bench/calls.mjs'
+import { eventsSection, startEvents } from './bench/events.mjs'
 import { hitSection } from './bench/hit.mjs'
 import { isolatesSection } from './bench/isolates.mjs'
 import { memorySection } from './bench/memory.mjs'
@@ -27,7 +28,7 @@ import { ROOT, RUN_DEADLINE_MS, SETTINGS, TARGETS, WRANGLER } from './bench/sett
 import { startBaseline, startGateway, startPeer, waitReady } from './bench/targets.mjs'
 import { benchId, bodyOf, startUpstream } from './bench/upstream.mjs'
 
-const SECTIONS = ['hit', 'miss', 'zipf', 'coalesce', 'memory', 'bundle', 'isolates']
+const SECTIONS = ['hit', 'miss', 'zipf', 'coalesce', 'memory', 'events', 'bundle', 'isolates']
 
 function parseArgs(argv) {
   const value = (name) => {
@@ -121,6 +122,20 @@ async function measure({ want, gatewayConfig }, results) {
     console.log(`memory: more distinct ids than fit in ${maxBytes} bytes`)
     results.memory = await memorySection(t.bounded, t.control)
     console.log(`  ${results.memory.after.bytes} of ${results.memory.after.maxBytes} bytes in ${results.memory.after.entries} entries`)
+  }
+  if (want('events')) {
+    // Last, for the same reason: its queue consumer would run beside the other sections.
+    const e = await startEvents(gatewayConfig, upstreamPort)
+    t.events = e.gateway
+    await waitReady(t.events)
+    const s = SETTINGS.events
+    console.log(
+      `events: Frame.io webhooks to a subscriber, ${s.steady} at ${s.steadyRps}/s then ${s.burst} at once (wrangler dev ${t.events.name} :${t.events.port})`,
+    )
+    const r = (results.events = await eventsSection(e))
+    console.log(
+      `  ${r.delivered} of ${r.sent} delivered; steady p50 ${r.steady.latencyMs.p50} ms, p99 ${r.steady.latencyMs.p99} ms; burst ${r.burst.deliveriesPerS}/s`,
+    )
   }
   upstream.closeAllConnections()
   upstream.close()

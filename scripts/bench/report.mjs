@@ -127,6 +127,37 @@ export function targetRows(r) {
       met: ok ? 'met' : 'not met',
     })
   }
+  if (r.events) {
+    const e = r.events
+    const s = (x) => (x / 1000).toFixed(2)
+    const latency = (x) => `${s(x.latencyMs.p50)} / ${s(x.latencyMs.p99)} s (max ${s(x.latencyMs.max)})`
+    const paced = e.frameioMaxRps > 0 ? `, Frame.io paced at ${e.frameioMaxRps}/s` : ''
+    rows.push({
+      what: `Event to delivery, p50 / p99: ${e.steady.sent} Frame.io webhooks at ${e.steadyRps}/s (webhook sent → subscriber's 2xx${paced})`,
+      target: 'reported (no target)',
+      measured: latency(e.steady),
+      met: '—',
+    })
+    rows.push({
+      what: `… ${e.burst.sent} webhooks at once: p50 / p99; deliveries per second`,
+      target: 'reported (no target)',
+      measured: `${latency(e.burst)}; ${e.burst.deliveriesPerS} deliveries/s (${e.burst.delivered} in ${e.burst.seconds} s)`,
+      met: '—',
+    })
+    const lost = e.sent - e.delivered
+    const odd = [
+      e.extraEvents ? `${e.extraEvents} extra event(s)` : '',
+      e.refusedSignatures ? `${e.refusedSignatures} bad signature(s)` : '',
+      e.unmatched ? `${e.unmatched} unmatched` : '',
+      ...Object.entries(e.gatewayErrors ?? {}).map(([message, n]) => `gateway log: ${n} × "${message}"`),
+    ].filter(Boolean)
+    rows.push({
+      what: 'Events lost of webhooks sent (each one change of its own asset); duplicate deliveries (same `webhook-id`)',
+      target: `${TARGETS.eventsLost} lost; duplicates reported`,
+      measured: `${lost} of ${fmt(e.sent)} lost; ${e.duplicates} duplicate(s)${odd.length ? `; ${odd.join(', ')}` : ''}`,
+      met: lost <= TARGETS.eventsLost ? 'met' : 'not met',
+    })
+  }
   if (r.bundle) {
     rows.push({
       what: 'Worker bundle, gzipped (`wrangler deploy --dry-run`)',
