@@ -25,7 +25,7 @@ import { missSection } from './bench/miss.mjs'
 import { childEnv, environmentFacts, runScript, stopAll, tmpDir } from './bench/processes.mjs'
 import { printTable, readmeSection, targetRows, updateReadme } from './bench/report.mjs'
 import { ROOT, RUN_DEADLINE_MS, SETTINGS, TARGETS, WRANGLER } from './bench/settings.mjs'
-import { startBaseline, startGateway, startPeer, waitReady } from './bench/targets.mjs'
+import { checkSameRouting, startBaseline, startGateway, startPeer, waitReady } from './bench/targets.mjs'
 import { benchId, bodyOf, startUpstream } from './bench/upstream.mjs'
 
 const SECTIONS = ['hit', 'miss', 'zipf', 'coalesce', 'memory', 'events', 'bundle', 'isolates']
@@ -73,7 +73,11 @@ async function measure({ want, gatewayConfig }, results) {
   if (['hit', 'miss', 'zipf', 'coalesce'].some(want)) t.memory = await startGateway('gateway', gatewayConfig, upstreamPort)
   if (['hit', 'zipf', 'coalesce'].some(want)) t.edge = await startGateway('gateway-memory-off', gatewayConfig, upstreamPort, { MEMORY_CACHE_MAX_ENTRIES: '0' })
   if (['hit', 'miss'].some(want)) t.baseline = await startBaseline('baseline', bodyOf(hitId), `/sync/v2/assets/${hitId}`, upstreamPort)
-  if (want('hit')) t.peer = await startPeer('peer-unkey', upstreamPort, `/sync/v2/assets/${hitId}`)
+  if (want('hit')) {
+    checkSameRouting(gatewayConfig)
+    t.peer = await startPeer('peer-unkey', upstreamPort, `/sync/v2/assets/${hitId}`)
+    t.plain = await startBaseline('baseline-plain', bodyOf(hitId), `/sync/v2/assets/${hitId}`, upstreamPort, 'wrangler.plain.toml')
+  }
   console.log(
     `servers: upstream :${upstreamPort} (${SETTINGS.upstreamLatencyMs} ms); wrangler dev ${Object.values(t)
       .map((x) => `${x.name} :${x.port}`)
@@ -86,7 +90,7 @@ async function measure({ want, gatewayConfig }, results) {
     results.hit = await hitSection(t, hitId)
     const h = results.hit
     console.log(
-      `  memory ${h.memory.ratio}, peer ${h.peer.ratio}, Cache API ${h.edge.ratio} (floor ${h.cacheApiFloor.ratio}) of bare Hono; memory ${h.memoryVsPeer.ratio} of the peer`,
+      `  memory ${h.memory.ratio}, peer ${h.peer.ratio}, Cache API ${h.edge.ratio} (floor ${h.cacheApiFloor.ratio}) of bare Hono; memory ${h.memoryVsPeer.ratio} of the peer; memory ${h.memoryVsPlain.ratio} of bare Hono without the assets routing`,
     )
   }
   if (want('miss')) {

@@ -51,14 +51,16 @@ async function hitMix(target, path) {
 }
 
 /**
- * `baseline` answers `/sync/v2/assets/{id}` bare and `/cache-floor/…` from `caches.default`;
+ * `baseline` answers `/sync/v2/assets/{id}` bare and `/cache-floor/…` from `caches.default`, behind
+ * the gateway's static-assets routing; `plain` is the same Worker without that routing;
  * `peer` answers it from `@unkey/cache` (bench/peer-unkey); `memory` is the gateway as configured,
  * `edge` the gateway with MEMORY_CACHE_MAX_ENTRIES=0.
  */
-export async function hitSection({ baseline, peer, memory, edge }, hitId) {
+export async function hitSection({ baseline, plain, peer, memory, edge }, hitId) {
   const path = assetPath(hitId)
   const targets = [
     { key: 'baseline', target: baseline, path },
+    { key: 'plain', target: plain, path },
     { key: 'peer', target: peer, path },
     { key: 'floor', target: baseline, path: `/cache-floor${path}`, detail: 'edge' },
     { key: 'memory', target: memory, path, detail: 'memory' },
@@ -129,6 +131,11 @@ export async function hitSection({ baseline, peer, memory, edge }, hitId) {
     memory: await versusBaseline('memory'),
     // The gateway's memory hits ÷ the @unkey/cache peer's hits, round by round.
     memoryVsPeer: ratios('memory', 'peer'),
+    // Against the bare Worker deployed without static assets (`plain`): what the assets routing in
+    // front costs under wrangler dev, on the gateway and on the bare Worker alike.
+    plain: summary('plain'),
+    memoryVsPlain: ratios('memory', 'plain'),
+    baselineVsPlain: ratios('baseline', 'plain'),
     peer: await versusBaseline('peer'),
     edge: await versusBaseline('edge'),
     cacheApiFloor: await versusBaseline('floor'),

@@ -39,6 +39,19 @@ export function targetRows(r) {
       ratioRow('Cache hits from isolate memory ÷ bare Hono', h.memory, TARGETS.memoryHitRatio, [h.memory.medianRps, h.baseline.medianRps])
       ratioRow('Cache hits from isolate memory ÷ `@unkey/cache` peer', h.memoryVsPeer, TARGETS.memoryVsPeerRatio, [h.memory.medianRps, h.peer.medianRps])
       ratioRow('Reference: `@unkey/cache` peer (memory store, SWR, bearer check) ÷ bare Hono', h.peer, undefined, [h.peer.medianRps, h.baseline.medianRps])
+      // Results from before the yardsticks shared the gateway's static-assets routing have no plain row.
+      if (h.memoryVsPlain) {
+        ratioRow(
+          'Reference: memory hits ÷ bare Hono without static assets (the gateway pays the local assets router, this Worker does not)',
+          h.memoryVsPlain,
+          undefined,
+          [h.memory.medianRps, h.plain.medianRps],
+        )
+        ratioRow('Reference: bare Hono behind the assets routing ÷ bare Hono without (what that router costs locally)', h.baselineVsPlain, undefined, [
+          h.baseline.medianRps,
+          h.plain.medianRps,
+        ])
+      }
     } else hitRow('Cache hits from isolate memory ÷ bare Hono', h.memory)
     hitRow('Cache hits from the Cache API (memory tier off) ÷ bare Hono', h.edge)
     const f = r.hit.cacheApiFloor
@@ -208,13 +221,16 @@ function cacheApiNote(results) {
 export function readmeSection(results, rows) {
   const { environment: e, settings: s } = results
   const peer = results.hit?.peer ? ' and against a Hono Worker answering it from `@unkey/cache` (`bench/peer-unkey`), alternated in the same rounds' : ''
+  const routing = results.hit?.memoryVsPlain
+    ? ', behind the same static-assets routing as the gateway; the reference rows compare with it deployed without static assets'
+    : ''
   const noise = results.hit ? ` Other processes used a median ${Math.round(results.hit.foreignCpuMedian * 100)}% of the CPU during the hit rounds.` : ''
   return [
     '<!-- bench:start -->',
     `\`npm run bench\` on ${results.finishedAt.slice(0, 10)} (${e.cpus} × ${e.cpuModel}, Node ${e.node}, wrangler ${e.wrangler}, ${Math.round(results.durationS)} s): ` +
       `every Worker runs in workerd under \`wrangler dev\`, and Sync is a loopback upstream answering in ${s.upstreamLatencyMs} ms. ` +
       `Hit ratios come from autocannon (${s.connections} connections, ${s.rounds} alternated rounds of ${s.roundS} s per Worker) against a bare ` +
-      `Hono Worker answering the same body (\`bench/baseline\`)${peer}, as the median of the per-round ratios (their range in brackets: the noise of a shared machine).${noise} ` +
+      `Hono Worker answering the same body (\`bench/baseline\`${routing})${peer}, as the median of the per-round ratios (their range in brackets: the noise of a shared machine).${noise} ` +
       "The Cache API is Miniflare's local one, so its rows describe this machine more than a Cloudflare data centre. " +
       'All numbers: [`bench/results.json`](../bench/results.json).',
     '',

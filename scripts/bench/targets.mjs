@@ -1,4 +1,5 @@
 // The Workers under test, each its own `wrangler dev` on 127.0.0.1 with its own persisted state.
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { AUTH, get } from './client.mjs'
@@ -78,10 +79,31 @@ export async function startGateway(name, config, upstreamPort, vars = {}, flags 
   return start(name, await devArgs(config, all, [join(ROOT, 'src', 'dev.ts'), ...flags]), '/healthz')
 }
 
-/** The bare Hono Worker (bench/baseline), answering `body`; its bare proxy route forwards to the upstream on `upstreamPort`. */
-export async function startBaseline(name, body, readyPath, upstreamPort) {
+/**
+ * The bare Hono Worker (bench/baseline), answering `body`; its bare proxy route forwards to the
+ * upstream on `upstreamPort`. `config`: wrangler.toml (behind the gateway's static-assets routing)
+ * or wrangler.plain.toml (without it).
+ */
+export async function startBaseline(name, body, readyPath, upstreamPort, config = 'wrangler.toml') {
   const vars = { BENCH_BODY: body, UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, UPSTREAM_KEY }
-  return start(name, await devArgs(join(ROOT, 'bench', 'baseline', 'wrangler.toml'), vars), readyPath)
+  return start(name, await devArgs(join(ROOT, 'bench', 'baseline', config), vars), readyPath)
+}
+
+/** The `run_worker_first` list of a wrangler.toml, as written (undefined when it has none). */
+export function runWorkerFirst(config) {
+  return /^\s*run_worker_first\s*=\s*(.+)$/m.exec(readFileSync(config, 'utf8'))?.[1]?.trim()
+}
+
+/** Fails unless the bench's yardsticks sit behind the same static-assets routing as the gateway `config`. */
+export function checkSameRouting(config) {
+  const want = runWorkerFirst(config)
+  for (const other of [join(ROOT, 'bench', 'baseline', 'wrangler.toml'), join(ROOT, 'bench', 'peer-unkey', 'wrangler.toml')]) {
+    const got = runWorkerFirst(other)
+    if (got !== want)
+      throw new Error(
+        `${other} routes ${got ?? 'without run_worker_first'}, the gateway ${want ?? 'without run_worker_first'}: the hit ratios would compare different routing`,
+      )
+  }
 }
 
 /** The `@unkey/cache` peer (bench/peer-unkey): the same route behind the development key, loading misses from the upstream. */
