@@ -152,7 +152,7 @@ function readConfig(vars: Vars, providers: readonly ProviderDefaults[]): Config 
       signingKeys: text(vars, 'LINK_SIGNING_KEYS'),
       publicOrigin: origin(text(vars, 'PUBLIC_ORIGIN')),
     },
-    log: { batchLines: wholeNumber(vars, 'LOG_BATCH_LINES', 50, 1), flushMs: wholeNumber(vars, 'LOG_FLUSH_MS', 1000) },
+    log: { batchLines: wholeNumber(vars, 'LOG_BATCH_LINES', 1000, 1), flushMs: wholeNumber(vars, 'LOG_FLUSH_MS', 1000) },
     purge: { zoneId: text(vars, 'CF_ZONE_ID'), apiToken: text(vars, 'CF_API_TOKEN') },
     provider: (name) => perProvider.get(name) ?? unknownProvider,
   }
