@@ -1,5 +1,5 @@
-import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { Hono } from 'hono/tiny'
 import { configReader } from './config'
 import { accessLog } from './http/access-log'
 import type { AppEnv, Gateway } from './http/app-env'

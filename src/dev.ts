@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import type { AppOptions } from './app'
 import { runCron } from './freshness/cron'
 import type { AppEnv } from './http/app-env'

@@ -1,11 +1,11 @@
-import { secureHeaders } from 'hono/secure-headers'
+import { createMiddleware } from 'hono/factory'
 
 /**
  * The security headers every answer carries, /docs included: nosniff, no framing, no referrer,
  * same-origin resources, HSTS (a route embedded elsewhere, such as /r/, sets its own
- * Cross-Origin-Resource-Policy). The browser-page headers Hono adds by default protect nothing on
- * an API answer and would cost every cache hit a header write each. One list for both paths: Hono's
- * middleware sets it, and the memory-hit path (`hit-path.ts`) writes it into the answer it builds.
+ * Cross-Origin-Resource-Policy). The browser-page headers of a site protect nothing on an API
+ * answer and would cost every cache hit a header write each. One list for both paths: the
+ * middleware below sets it, and the memory-hit path (`hit-path.ts`) writes it into the answer it builds.
  */
 export const SECURITY_HEADERS = {
   'cross-origin-resource-policy': 'same-origin',
@@ -15,20 +15,18 @@ export const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
 } as const
 
-/** Hono's `secureHeaders` set to `SECURITY_HEADERS` and nothing else; a route's own value wins. */
+const ENTRIES = Object.entries(SECURITY_HEADERS)
+
+/**
+ * Sets `SECURITY_HEADERS` on every answer where the route has not set its own, and drops
+ * `X-Powered-By`: what Hono's `secureHeaders({ overwrite: false, ... })` did with these five
+ * headers, without its 3.3 KB (minified) of options for CSP, permissions and reporting that an
+ * API answer has no use for (the production bundle has a 40 KiB budget).
+ */
 export const securityHeaders = () =>
-  secureHeaders({
-    crossOriginResourcePolicy: SECURITY_HEADERS['cross-origin-resource-policy'],
-    referrerPolicy: SECURITY_HEADERS['referrer-policy'],
-    strictTransportSecurity: SECURITY_HEADERS['strict-transport-security'],
-    xContentTypeOptions: SECURITY_HEADERS['x-content-type-options'],
-    xFrameOptions: SECURITY_HEADERS['x-frame-options'],
-    overwrite: false,
-    crossOriginEmbedderPolicy: false,
-    crossOriginOpenerPolicy: false,
-    originAgentCluster: false,
-    xDnsPrefetchControl: false,
-    xDownloadOptions: false,
-    xPermittedCrossDomainPolicies: false,
-    xXssProtection: false,
+  createMiddleware(async function securityHeaders(c, next) {
+    await next()
+    const headers = c.res.headers
+    for (const [name, value] of ENTRIES) if (!headers.has(name)) headers.set(name, value)
+    headers.delete('x-powered-by')
   })

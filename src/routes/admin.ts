@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { assetTag } from '../cache/keys'
 import type { AppEnv } from '../http/app-env'
 import { gatewayAuth, requireCapability, requireProviderScope } from '../http/auth'

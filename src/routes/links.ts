@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { mediaUrlExpiry } from '../cache/media-expiry'
 import { mediaDeadline } from '../cache/policy'
 import type { AppEnv } from '../http/app-env'

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { parseDirectives } from '../cache/directives'
 import { type CacheOutcome, memoryHit } from '../cache/tiered-cache'
 import type { AppEnv } from '../http/app-env'

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { destinationProblem } from '../events/destination'
 import { newEventId, packEvent } from '../events/emit'
 import { newSecret } from '../events/signing'

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { applyAssetEvent } from '../freshness/apply-event'
 import { seenBefore } from '../freshness/replay-guard'
 import type { AppEnv } from '../http/app-env'

@@ -1,4 +1,5 @@
-import { type Context, Hono } from 'hono'
+import type { Context } from 'hono'
+import { Hono } from 'hono/tiny'
 import { mediaUrlExpiry } from '../cache/media-expiry'
 import { MEDIA_FILES, type MediaFileName } from './media-files'
 import { FAULTS, type Fault, SAMPLE } from './samples'
