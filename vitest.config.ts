@@ -1,5 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
-import { defineConfig } from 'vitest/config'
+import { defineConfig, type Plugin } from 'vitest/config'
+
+/**
+ * A dependency whose published source map names sources it does not ship (standardwebhooks 1.1.1:
+ * dist/index.js.map → ../src/index.ts) makes Vite print "Sourcemap … points to missing source
+ * files" when a test loads it. Such a file is loaded without its map (stack traces then point at
+ * the shipped JavaScript, which is all there is).
+ */
+function skipBrokenDependencySourceMaps(): Plugin {
+  return {
+    name: 'skip-broken-dependency-source-maps',
+    enforce: 'pre',
+    load(id) {
+      const file = id.split('?')[0] ?? id
+      if (!file.includes('/node_modules/') || !/\.[cm]?js$/.test(file) || !existsSync(file)) return null
+      const code = readFileSync(file, 'utf8')
+      const url = /\n\/\/# sourceMappingURL=([^\s]+)\s*$/.exec(code)?.[1]
+      if (!url || url.startsWith('data:')) return null
+      const mapFile = resolve(dirname(file), url)
+      try {
+        const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources?: string[]; sourceRoot?: string; sourcesContent?: unknown[] }
+        const root = resolve(dirname(mapFile), map.sourceRoot ?? '')
+        const complete = (map.sources ?? []).every((source, i) => map.sourcesContent?.[i] != null || existsSync(resolve(root, source)))
+        return complete ? null : code.slice(0, code.lastIndexOf('\n//# sourceMappingURL='))
+      } catch {
+        return null
+      }
+    },
+  }
+}
 
 // Two listed link keys: k2 signs, k1 (older, still listed) only verifies.
 const LINK_SIGNING_KEYS = JSON.stringify({
@@ -19,6 +50,7 @@ process.env.WRANGLER_LOG ??= 'warn'
  */
 export default defineConfig({
   plugins: [
+    skipBrokenDependencySourceMaps(),
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
       // The development entry: the gateway plus the sandbox providers and the development key.
@@ -52,6 +84,10 @@ export default defineConfig({
     // Generous: CI shares two cores, and a few suites send hundreds of requests.
     testTimeout: 20_000,
     include: ['test/**/*.test.ts'],
+    // Each file in a fresh Worker, as the suites are written (module state such as the sandbox and
+    // isolate state is per file). Vitest's default, said here: a run that leaves it implicit ends
+    // with a hint to turn it off.
+    isolate: true,
     // Node tests that drive Miniflare themselves (several isolates): vitest.node.config.ts.
     exclude: ['test/node/**'],
     setupFiles: ['test/setup/leak-scan.ts'],

@@ -27,13 +27,23 @@ export async function bundleGateway(): Promise<string> {
   return result.outputFiles[0]?.text ?? ''
 }
 
+/** `fetch` sends the development key unless `init` carries a key of its own. */
 export type Cluster = { mf: Miniflare; gateways: string[]; fetch(gateway: string, path: string, init?: RequestInit): Promise<Response> }
+
+/** How a cluster binds KV: namespace ids by binding, and the storage folder (in memory without one). */
+export type ClusterStorage = { kvNamespaces?: Record<string, string | { id: string }>; persistTo?: string }
 
 /**
  * Starts `isolates` gateway Workers (`gw0` hosts the gate class) and the fake provider; with
- * `gate: false` the gateways have no PROVIDER_GATE binding (each isolate works alone).
+ * `gate: false` the gateways have no PROVIDER_GATE binding (each isolate works alone). `persistTo`
+ * is a `wrangler dev --persist-to` folder: the gateways then read that folder's KV, as `npm run dev` does.
  */
-export async function startCluster(script: string, isolates: number, vars: Record<string, string> = {}, { gate = true } = {}): Promise<Cluster> {
+export async function startCluster(
+  script: string,
+  isolates: number,
+  vars: Record<string, string> = {},
+  { gate = true, kvNamespaces = { ASSET_KV: 'asset-kv' }, persistTo }: { gate?: boolean } & ClusterStorage = {},
+): Promise<Cluster> {
   const gateways = Array.from({ length: isolates }, (_, i) => `gw${i}`)
   const bindings = {
     DEV_GATEWAY_KEY: DEV_KEY,
@@ -58,12 +68,13 @@ export async function startCluster(script: string, isolates: number, vars: Recor
           script,
           compatibilityDate: '2026-11-01',
           bindings,
-          kvNamespaces: { ASSET_KV: 'asset-kv' },
+          kvNamespaces,
           durableObjects: gate ? { PROVIDER_GATE: { className: 'ProviderGate', scriptName: 'gw0' } } : {},
           outboundService: 'provider',
         })),
         { name: 'provider', modules: true, scriptPath: 'test/node/fake-provider.js', compatibilityDate: '2026-11-01' },
       ],
+      ...(persistTo ? { resourcePersistencePath: `${persistTo}/v3` } : {}),
       // The Workers' access log is not this test's business; their warnings and errors are.
       handleStructuredLogs({ level, message }: { level: string; message: string }) {
         if (level === 'warn' || level === 'error') console.error(message)
@@ -80,7 +91,7 @@ export async function startCluster(script: string, isolates: number, vars: Recor
       const fetcher = fetchers.get(gateway)
       if (!fetcher) throw new Error(`no gateway ${gateway}`)
       const headers = new Headers(init.headers)
-      headers.set('authorization', `Bearer ${DEV_KEY}`)
+      if (!headers.has('authorization') && !headers.has('x-api-key')) headers.set('authorization', `Bearer ${DEV_KEY}`)
       const response = await fetcher.fetch(`https://gateway.test${path}`, { ...init, headers } as never)
       return response as unknown as Response
     },
