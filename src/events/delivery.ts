@@ -1,7 +1,9 @@
 import type { Gateway } from '../http/app-env'
 import { hasProviderScope, KEY_PREFIX, type KeyRecord } from '../http/auth'
+import type { LookupDeps } from '../lookup'
 import { destinationProblem } from './destination'
 import type { PackedMessage } from './emit'
+import { consumeProviderEvent, isProviderEventMessage } from './provider-events'
 import { activeSecrets, signatureHeaders } from './signing'
 import { getEvent, getSubscription, listSubscriptionMetas, putAttempt, putEvent } from './store'
 import type { AssetEvent, AssetEventType, DeliveryAttempt, StoredSubscription, SubscriptionMeta } from './types'
@@ -20,7 +22,8 @@ export function backoffS(attempt: number): number {
   return Math.min(30 * 3 ** Math.max(0, attempt - 1), MAX_DELAY_S)
 }
 
-type Deps = { gateway: Gateway; env: Env }
+/** `lookup`: the lookup services, for provider events (made on first use, once per batch). */
+type Deps = { gateway: Gateway; env: Env; lookup?: () => LookupDeps }
 
 /** The event a message carries, inline or from its KV copy. */
 async function eventOf(kv: KVNamespace, message: PackedMessage): Promise<AssetEvent | null> {
@@ -151,12 +154,27 @@ function isPacked(body: unknown): body is PackedMessage {
   )
 }
 
-/** The Worker's `queue` handler for the events queue: fan-outs and deliveries, each message on its own. */
+/**
+ * The Worker's `queue` handler for the events queue: provider events (applied, then announced),
+ * fan-outs and deliveries, each message on its own.
+ */
 export async function consumeEvents(deps: Deps, batch: MessageBatch<unknown>): Promise<void> {
   const lookups: BatchLookups = { keys: new Map() }
+  let lookup: LookupDeps | undefined
   await Promise.all(
     batch.messages.map(async (message) => {
       const body = message.body
+      if (isProviderEventMessage(body)) {
+        try {
+          lookup ??= deps.lookup?.()
+          if (!lookup) throw new Error('no lookup services to apply a provider event with')
+          await consumeProviderEvent({ gateway: deps.gateway, env: deps.env, lookup, maxAttempts: MAX_ATTEMPTS, backoffS }, message, body)
+        } catch (err) {
+          console.error(JSON.stringify({ level: 'error', message: 'event message failed', kind: body.kind, error: String(err) }))
+          message.retry({ delaySeconds: backoffS(message.attempts) })
+        }
+        return
+      }
       if (!isPacked(body)) return message.ack() // not ours: dropped rather than retried forever
       try {
         if (body.kind === 'event') {
