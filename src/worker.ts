@@ -19,9 +19,9 @@ export function createWorker(options: AppOptions) {
       scheduled(_controller, env, ctx) {
         ctx.waitUntil(runCron(lookupDeps(gateway, env, (p) => ctx.waitUntil(p))))
       },
-      // The asset events queue: fan-out to subscriptions and signed deliveries (docs/events.md).
-      queue(batch, env) {
-        return consumeEvents({ gateway, env }, batch)
+      // The asset events queue: provider events to apply, fan-out to subscriptions and signed deliveries (docs/events.md).
+      queue(batch, env, ctx) {
+        return consumeEvents({ gateway, env, lookup: () => lookupDeps(gateway, env, (p) => ctx.waitUntil(p)) }, batch)
       },
     } satisfies ExportedHandler<Env>,
   }

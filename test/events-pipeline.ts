@@ -15,23 +15,39 @@ export class TestQueue {
   pending: { id: string; body: unknown; attempts: number }[] = []
   readonly deadLetters: unknown[] = []
   readonly delays: number[] = []
+  /** The `delaySeconds` each send asked for (0 when none), in order. */
+  readonly sendDelays: number[] = []
+  /** Sends (or batch sends) still to refuse, as a queue that is down would. */
+  failSends = 0
   private seq = 0
   readonly binding = {
-    send: async (body: unknown) => {
+    send: async (body: unknown, options?: QueueSendOptions) => {
+      this.refuseIfDown()
+      this.sendDelays.push(options?.delaySeconds ?? 0)
       this.pending.push({ id: `m${++this.seq}`, body: structuredClone(body), attempts: 1 })
     },
-    sendBatch: async (messages: Iterable<{ body: unknown }>) => {
-      for (const m of messages) await this.binding.send(m.body)
+    sendBatch: async (messages: Iterable<MessageSendRequest>) => {
+      this.refuseIfDown()
+      for (const m of messages) await this.binding.send(m.body, { delaySeconds: m.delaySeconds ?? 0 })
     },
   } as unknown as Queue
+
+  private refuseIfDown(): void {
+    if (this.failSends <= 0) return
+    this.failSends -= 1
+    throw new Error('Queue send failed: the queue is unavailable (test)')
+  }
 
   /** The env every part of the test shares: the real KV, this queue as `ASSET_EVENTS`. */
   env(patch: Partial<Env> = {}): Env {
     return { ...env, ASSET_EVENTS: this.binding, ...patch } as Env
   }
 
-  /** Runs the consumer until the queue is empty (at most `rounds` batches). */
-  async drain(receiver: typeof fetch, rounds = 1000): Promise<void> {
+  /**
+   * Runs the consumer until the queue is empty (at most `rounds` batches), with `patch` on its env.
+   * Delays are noted, not waited for.
+   */
+  async drain(receiver: typeof fetch, rounds = 1000, patch: Partial<Env> = {}): Promise<void> {
     const { handler } = worldWorker({ fetch: receiver })
     for (let round = 0; round < rounds && this.pending.length > 0; round++) {
       const taken = this.pending.splice(0, 50) // max_batch_size
@@ -51,7 +67,7 @@ export class TestQueue {
         })
       }
       const ctx = createExecutionContext()
-      await handler.queue(batch, this.env())
+      await handler.queue(batch, this.env(patch), ctx)
       const result = await getQueueResult(batch, ctx)
       const retried = new Map(result.retryMessages.map((r) => [r.msgId, delays.get(r.msgId)]))
       for (const m of taken) {

@@ -4,7 +4,8 @@ import { type CacheEntry, isCacheEntry } from './entry'
 export type Store = {
   readonly name: 'edge' | 'kv'
   get(key: string): Promise<CacheEntry | undefined>
-  put(key: string, entry: CacheEntry, now: number): Promise<void>
+  /** `keepS`: keep the copy at least this long even when it is no longer usable (KV only: a comparison base). */
+  put(key: string, entry: CacheEntry, now: number, keepS?: number): Promise<void>
   delete(key: string): Promise<void>
   /** Keys held that start with `prefix`, where the tier can list them. */
   keys?(prefix: string): Promise<string[]>
@@ -80,10 +81,10 @@ export function kvStore(kv: KVNamespace, timeoutMs: number): Store {
         timeoutMs,
         undefined,
       ),
-    put: (key, entry, now) =>
+    put: (key, entry, now, keepS = 0) =>
       bounded(
         async () => {
-          const ttlS = Math.max(KV_MIN_TTL_S, Math.ceil((entry.staleIfErrorUntil - now) / 1000))
+          const ttlS = Math.max(KV_MIN_TTL_S, Math.ceil((entry.staleIfErrorUntil - now) / 1000), keepS)
           await kv.put(KV_CACHE_PREFIX + key, JSON.stringify(entry), { expirationTtl: ttlS })
         },
         timeoutMs,

@@ -209,13 +209,30 @@ export class TieredCache {
    * Removes every cached variant of one asset (`asset` is its key without a query: all include
    * sets, all query flags) from this isolate's memory, this data centre's Cache API and KV.
    * Returns the keys removed.
+   *
+   * `keep`: the asset's KV copy (as read before), which stays in KV **demoted** instead of being
+   * deleted: never served fresh or stale-while-revalidate again, but still the copy the next
+   * refresh compares with (`onChange`), whoever makes it, so a change an event announced is not
+   * lost when the event's own re-fetch fails (docs/events.md). Kept at least `keepS`.
    */
-  async invalidateAsset(asset: string): Promise<string[]> {
+  async invalidateAsset(asset: string, keep?: { entry: CacheEntry; keepS: number }): Promise<string[]> {
     const ofAsset = (key: string) => key === asset || key.startsWith(`${asset}?`)
     const keys = new Set([asset, ...(this.deps.memory?.keys() ?? []).filter(ofAsset), ...this.deps.coalescer.invalidate(asset)])
     for (const store of this.deps.stores) for (const key of (await store.keys?.(asset)) ?? []) if (ofAsset(key)) keys.add(key)
     for (const key of keys) this.deps.memory?.delete(key)
-    await Promise.all([...keys].flatMap((key) => this.deps.stores.map((store) => store.delete(key))))
+    const [, kv] = this.deps.stores
+    await Promise.all(
+      [...keys].flatMap((key) =>
+        this.deps.stores.map((store) =>
+          keep && store === kv && key === asset ? store.put(key, demoted(keep.entry), Date.now(), keep.keepS) : store.delete(key),
+        ),
+      ),
+    )
     return [...keys]
   }
+}
+
+/** A copy that is never served fresh nor while revalidating, but may still be compared with (and stand in on errors). */
+export function demoted(entry: CacheEntry): CacheEntry {
+  return { ...entry, freshUntil: 0, staleUntil: 0 }
 }

@@ -1,7 +1,9 @@
 import type { Gateway } from '../http/app-env'
 import { hasProviderScope, KEY_PREFIX, type KeyRecord } from '../http/auth'
+import type { LookupDeps } from '../lookup'
 import { destinationProblem } from './destination'
 import type { PackedMessage } from './emit'
+import { consumeProviderEvent, isProviderEventMessage, type ProviderEventMessage } from './provider-events'
 import { activeSecrets, signatureHeaders } from './signing'
 import { getEvent, getSubscription, listSubscriptionMetas, putAttempt, putEvent } from './store'
 import type { AssetEvent, AssetEventType, DeliveryAttempt, StoredSubscription, SubscriptionMeta } from './types'
@@ -20,7 +22,8 @@ export function backoffS(attempt: number): number {
   return Math.min(30 * 3 ** Math.max(0, attempt - 1), MAX_DELAY_S)
 }
 
-type Deps = { gateway: Gateway; env: Env }
+/** `lookup`: the lookup services, for provider events (made on first use, once per batch). */
+type Deps = { gateway: Gateway; env: Env; lookup?: () => LookupDeps }
 
 /** The event a message carries, inline or from its KV copy. */
 async function eventOf(kv: KVNamespace, message: PackedMessage): Promise<AssetEvent | null> {
@@ -151,11 +154,48 @@ function isPacked(body: unknown): body is PackedMessage {
   )
 }
 
-/** The Worker's `queue` handler for the events queue: fan-outs and deliveries, each message on its own. */
+/**
+ * The Worker's `queue` handler for the events queue: provider events (applied, then announced),
+ * fan-outs and deliveries, each message on its own. A batch's provider events for one provider run
+ * at most its calls-a-second budget (`UPSTREAM_MAX_RPS_<PROVIDER>`) at a time: each then waits for
+ * its turn within its deadline instead of a burst of them being refused by the pacing and re-queued.
+ */
 export async function consumeEvents(deps: Deps, batch: MessageBatch<unknown>): Promise<void> {
   const lookups: BatchLookups = { keys: new Map() }
-  await Promise.all(
-    batch.messages.map(async (message) => {
+  const byProvider = new Map<string, { message: Message<unknown>; body: ProviderEventMessage }[]>()
+  const others: Message<unknown>[] = []
+  for (const message of batch.messages) {
+    const body = message.body
+    if (!isProviderEventMessage(body)) others.push(message)
+    else byProvider.set(body.provider, [...(byProvider.get(body.provider) ?? []), { message, body }])
+  }
+  let lookup: LookupDeps | undefined
+  const applyOne = async ({ message, body }: { message: Message<unknown>; body: ProviderEventMessage }) => {
+    try {
+      lookup ??= deps.lookup?.()
+      if (!lookup) throw new Error('no lookup services to apply a provider event with')
+      await consumeProviderEvent({ gateway: deps.gateway, env: deps.env, lookup, maxAttempts: MAX_ATTEMPTS, backoffS }, message, body)
+    } catch (err) {
+      console.error(JSON.stringify({ level: 'error', message: 'event message failed', kind: body.kind, error: String(err) }))
+      message.retry({ delaySeconds: backoffS(message.attempts) })
+    }
+  }
+  const providerEvents = [...byProvider].map(async ([provider, items]) => {
+    const rps = deps.gateway.config(deps.env).provider(provider)?.maxRps ?? 0
+    const width = rps > 0 ? Math.max(1, Math.floor(rps)) : items.length
+    let next = 0
+    await Promise.all(
+      Array.from({ length: Math.min(width, items.length) }, async () => {
+        while (next < items.length) {
+          const item = items[next++]
+          if (item) await applyOne(item)
+        }
+      }),
+    )
+  })
+  await Promise.all([
+    ...providerEvents,
+    ...others.map(async (message) => {
       const body = message.body
       if (!isPacked(body)) return message.ack() // not ours: dropped rather than retried forever
       try {
@@ -170,5 +210,5 @@ export async function consumeEvents(deps: Deps, batch: MessageBatch<unknown>): P
         message.retry({ delaySeconds: backoffS(message.attempts) })
       }
     }),
-  )
+  ])
 }

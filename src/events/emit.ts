@@ -65,7 +65,9 @@ export class EventSink {
 
   /**
    * A change of one asset. `announced`: the provider said it changed (webhook, feed), so even
-   * without an earlier copy to compare with, it is an event.
+   * without an earlier copy to compare with, it is an event. `strict`: a send that fails throws
+   * (a provider event is then retried) instead of being logged. Either way a failed send leaves
+   * no "announced" mark behind, so the next source to see the change announces it.
    */
   async changed(
     adapter: ProviderAdapter,
@@ -73,9 +75,12 @@ export class EventSink {
     previous: CacheEntry | undefined,
     next: CacheEntry,
     announced: boolean,
+    strict = false,
   ): Promise<void> {
     const { queue, kv, isolate } = this.deps
     if (!queue) return
+    let marked: string | undefined
+    const seen = isolate.slot('events:seen', () => new Map<string, number>())
     try {
       const tag = await contentTag(adapter, next)
       const same = previous !== undefined && (await contentTag(adapter, previous)) === tag
@@ -83,12 +88,15 @@ export class EventSink {
       if (!type) return
       const asset = `${adapter.name}/${Object.values(ids).join('/')}`
       const seenKey = `${SEEN_PREFIX}${asset}:${tag}`
-      const seen = isolate.slot('events:seen', () => new Map<string, number>())
       const now = Date.now()
       if ((seen.get(seenKey) ?? 0) > now) return
-      seen.set(seenKey, now + SEEN_TTL_S * 1000)
       if (seen.size > 10_000) seen.clear()
-      if (await kv.get(seenKey)) return
+      seen.set(seenKey, now + SEEN_TTL_S * 1000)
+      marked = seenKey
+      if (await kv.get(seenKey)) {
+        marked = undefined // another isolate's mark: that one announced it
+        return
+      }
       await kv.put(seenKey, '1', { expirationTtl: SEEN_TTL_S })
       const deleted = type === 'asset.deleted'
       const event: AssetEvent = {
@@ -102,7 +110,12 @@ export class EventSink {
       }
       await queue.send(await packEvent(kv, { kind: 'event', event }))
     } catch (err) {
+      if (marked) {
+        seen.delete(marked)
+        await kv.delete(marked).catch(() => {})
+      }
       console.error(JSON.stringify({ level: 'error', message: 'asset event not sent', provider: adapter.name, error: String(err) }))
+      if (strict) throw err
     }
   }
 

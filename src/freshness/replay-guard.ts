@@ -20,3 +20,9 @@ export async function seenBefore(isolate: IsolateState, kv: KVNamespace, replayK
   }
   return false
 }
+
+/** Forgets a delivery `seenBefore` just remembered (it was not kept), so the provider's resend is accepted. */
+export async function forgetDelivery(isolate: IsolateState, kv: KVNamespace, replayKey: string): Promise<void> {
+  isolate.deliveries.delete(replayKey)
+  await kv.delete(REPLAY_PREFIX + replayKey).catch(() => {})
+}

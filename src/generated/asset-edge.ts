@@ -270,8 +270,11 @@ export interface paths {
          *     the Frame.io asset `resource.id`: `asset.ready`, `asset.updated`, `asset.label.updated`
          *     and `asset.versioned` re-warm it from Frame.io (`rewarm`); `asset.deleted` records it as
          *     deleted (`deleted`); any other `asset.*` event drops its cached copies (`invalidate`).
-         *     Other events are acknowledged and ignored (`ignored: true`). The answer is 202 at once;
-         *     the cache work continues after it.
+         *     Other events are acknowledged and ignored (`ignored: true`). The answer is 202 once the
+         *     event is kept on the gateway's events queue; the cache work continues after it (and, if
+         *     the re-fetch fails, is retried from the queue until it succeeds). When the event cannot be
+         *     kept, the answer is 503 `webhook_not_queued` and the delivery is not marked as received,
+         *     so Frame.io's resend is accepted.
          */
         post: operations["receiveFrameioWebhook"];
         delete?: never;
@@ -555,7 +558,8 @@ export interface components {
          *     * 502 — `upstream_auth_failed`, `upstream_reauthorization_required`, `upstream_error`,
          *       `upstream_rejected`, `upstream_invalid_response`, `upstream_body_too_large`,
          *       `upstream_body_incomplete`, `upstream_unreachable`, `media_url_refused`;
-         *     * 503 — `upstream_unavailable`, `key_store_unavailable`, `provider_not_configured`;
+         *     * 503 — `upstream_unavailable`, `key_store_unavailable`, `provider_not_configured`,
+         *       `webhook_not_queued`;
          *     * 504 — `upstream_timeout`, `not_cached`.
          *
          *     Other members may be added; clients must ignore members they do not know.
@@ -2373,6 +2377,27 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The delivery is genuine but the gateway could not keep its event for processing (`webhook_not_queued`): nothing was applied and the delivery is not marked as received, so the provider's resend is accepted. */
+        WebhookNotQueued: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Retry-After": components["headers"]["Retry-After"];
+                "Cache-Control": components["headers"]["Problem-Cache-Control"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://asset-edge.dev/problems/webhook_not_queued",
+                 *       "title": "Service Unavailable",
+                 *       "status": 503,
+                 *       "detail": "The gateway could not keep this delivery for processing; send it again.",
+                 *       "code": "webhook_not_queued"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description The subscription's id (`sub_…`). */
@@ -3158,7 +3183,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The delivery is genuine and accepted. `effect` says what it does to the cache (applied after this answer); `ignored` is true for events that do not concern a cached asset. */
+            /** @description The delivery is genuine, accepted and kept until applied. `effect` says what it does to the cache (applied after this answer, retried until the re-fetch succeeds); `ignored` is true for events that do not concern a cached asset. */
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3172,6 +3197,7 @@ export interface operations {
             401: components["responses"]["WebhookUnauthorized"];
             413: components["responses"]["WebhookTooLarge"];
             500: components["responses"]["InternalServerError"];
+            503: components["responses"]["WebhookNotQueued"];
         };
     };
     listSubscriptions: {

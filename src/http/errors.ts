@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   upstream_unavailable: 503,
   key_store_unavailable: 503,
   provider_not_configured: 503,
+  webhook_not_queued: 503,
   upstream_timeout: 504,
   not_cached: 504,
 } as const satisfies Record<string, ContentfulStatusCode>

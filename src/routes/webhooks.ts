@@ -1,6 +1,6 @@
 import { Hono } from 'hono/tiny'
-import { applyAssetEvent } from '../freshness/apply-event'
-import { seenBefore } from '../freshness/replay-guard'
+import { applyInline, inlineGraceS, providerEventMessages } from '../events/provider-events'
+import { forgetDelivery, seenBefore } from '../freshness/replay-guard'
 import type { AppEnv } from '../http/app-env'
 import { limitBody } from '../http/body-limit'
 import { ApiError } from '../http/errors'
@@ -32,7 +32,7 @@ export function webhookRoutes(providers: ProviderRegistry) {
       async (c) => {
         c.get('log').provider = adapter.name
         const raw = await c.req.arrayBuffer()
-        const { replayKey } = await source.verify(c.req.raw.headers, raw, c.env, Date.now())
+        const delivery = await source.verify(c.req.raw.headers, raw, c.env, Date.now())
         let body: unknown
         try {
           body = JSON.parse(new TextDecoder().decode(raw))
@@ -41,21 +41,32 @@ export function webhookRoutes(providers: ProviderRegistry) {
         }
         const events = source.events(body)
         const { gateway, lookup } = c.get('services')
-        if (await seenBefore(gateway.isolate, c.env.ASSET_KV, `${adapter.name}:${replayKey}`, source.replayWindowS, Date.now())) {
+        const replayKey = `${adapter.name}:${delivery.replayKey}`
+        if (await seenBefore(gateway.isolate, c.env.ASSET_KV, replayKey, source.replayWindowS, Date.now())) {
           throw new ApiError('webhook_replayed', 'This webhook delivery was already received.')
         }
         const type = typeof (body as { type?: unknown }).type === 'string' ? (body as { type: string }).type : undefined
         if (events.length === 0) return c.json({ received: true, ignored: true, type }, 202)
         const requestId = c.get('requestId')
-        // Answer at once; the invalidation and re-fetch continue after the response.
-        for (const event of events) {
-          lookup.waitUntil(
-            applyAssetEvent(lookup, adapter, event).catch((err: unknown) => {
-              const error = gateway.redactor.text(String(err), c.env)
-              console.error(JSON.stringify({ level: 'error', request_id: requestId, message: 'webhook event not applied', type: event.type, error }))
-            }),
-          )
+        // The provider resends only what is not answered 2xx: keep the events on the queue first,
+        // then answer (src/events/provider-events.ts). The queued copy waits until this request's
+        // own attempt below has had its chance, and is applied (and retried) only if that failed.
+        const messages = providerEventMessages(adapter.name, events, 'webhook')
+        const queue: Queue | undefined = c.env.ASSET_EVENTS
+        if (queue) {
+          const delaySeconds = inlineGraceS(lookup)
+          try {
+            await queue.sendBatch(messages.map((message) => ({ body: message, delaySeconds })))
+          } catch (err) {
+            await forgetDelivery(gateway.isolate, c.env.ASSET_KV, replayKey)
+            const error = gateway.redactor.text(String(err), c.env)
+            console.error(JSON.stringify({ level: 'error', request_id: requestId, message: 'webhook event not queued', type, error }))
+            throw new ApiError('webhook_not_queued', 'The gateway could not keep this delivery for processing; send it again.', {
+              headers: { 'retry-after': '5' },
+            })
+          }
         }
+        for (const message of messages) lookup.waitUntil(applyInline(lookup, gateway, adapter, message, requestId))
         return c.json({ received: true, type, effect: events[0]?.effect }, 202)
       },
     )

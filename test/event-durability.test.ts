@@ -1,0 +1,266 @@
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { backoffS } from '../src/events/delivery'
+import { pollFeed } from '../src/freshness/cron'
+import { signFrameioWebhook } from '../src/providers/frameio/webhook'
+import { SAMPLE } from '../src/sandbox/samples'
+import { receiver, TestQueue } from './events-pipeline'
+import { adapterOf, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN, resetState, run, sandboxStats, UPSTREAM } from './helpers'
+
+/**
+ * Provider events are kept until applied (docs/events.md, "Durable provider events"): a webhook
+ * whose re-fetch fails, or whose isolate goes away, still reaches the subscribers, once.
+ */
+
+beforeEach(resetState)
+
+let queue: TestQueue
+beforeEach(() => {
+  queue = new TestQueue()
+})
+
+const SECRET = 'test-frameio-webhook-secret'
+/** Frame.io's budget, scaled down: 1 call a second. */
+const PACED = { UPSTREAM_MAX_RPS_FRAMEIO: '1' } as Partial<Env>
+const nowS = () => Math.floor(Date.now() / 1000)
+
+async function api(path: string, init: RequestInit = {}, patch: Partial<Env> = {}, fetcher?: typeof fetch): Promise<Response> {
+  const headers = new Headers(init.headers)
+  headers.set('authorization', `Bearer ${DEV_KEY}`)
+  if (init.body) headers.set('content-type', 'application/json')
+  return run(new Request(new URL(path, ORIGIN), { ...init, headers }), { env: queue.env(patch), ...(fetcher ? { fetch: fetcher } : {}) })
+}
+
+async function subscribe(body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
+  const response = await api('/subscriptions', { method: 'POST', body: JSON.stringify({ url: 'https://hooks.test/in', ...body }) })
+  expect(response.status).toBe(201)
+  return (await response.json()) as { id: string; secret: string }
+}
+
+/** A signed Frame.io delivery, to send (and resend) as is. */
+async function frameioDelivery(id: string, type = 'asset.updated') {
+  const body = JSON.stringify({ type, resource: { type: 'asset', id }, user: { id: 'u' }, team: { id: 't' } })
+  return { body, headers: await signFrameioWebhook(SECRET, body, nowS()) }
+}
+
+function post(delivery: { body: string; headers: Record<string, string> }, patch: Partial<Env> = {}, fetcher?: typeof fetch): Promise<Response> {
+  return run(new Request(new URL('/webhooks/frameio', ORIGIN), { method: 'POST', ...delivery }), {
+    env: queue.env(patch),
+    ...(fetcher ? { fetch: fetcher } : {}),
+  })
+}
+
+const assetIds = (hook: ReturnType<typeof receiver>) => hook.received.map((r) => (r.event.asset as { asset_id: string }).asset_id).sort()
+const label = async (id: string) => ((await (await api(`/frameio/v2/assets/${id}`)).json()) as { label: string }).label
+
+/**
+ * Frame.io at `https://flaky.test/frameio`: the sandbox's answers, except that the asset calls
+ * `fail` picks (by call number) get its answer instead; deliveries to `https://hooks.test` go to `hook`.
+ */
+function flakyFrameio(fail: (call: number) => Response | undefined, hook?: typeof fetch) {
+  const state = { calls: 0 }
+  const fetcher: typeof fetch = async (input, init) => {
+    const request = new Request(input, init)
+    const url = new URL(request.url)
+    if (url.origin === 'https://hooks.test' && hook) return hook(request)
+    if (url.origin !== 'https://flaky.test') throw new Error(`unexpected outbound call to ${request.url}`)
+    state.calls += 1
+    const failed = fail(state.calls)
+    if (failed) return failed
+    const real = `https://sandbox.asset-edge.test/__sandbox/frameio${url.pathname.replace(/^\/frameio/, '')}${url.search}`
+    return currentSandbox().fetch(() => Promise.reject(new Error('no outbound')))(new Request(real, request))
+  }
+  return { fetcher, state, env: { FRAMEIO_BASE_URL: 'https://flaky.test/frameio' } as Partial<Env> }
+}
+
+describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
+  it('two webhooks at once, the second paced out (the repro): both changes reach the subscriber, once each', async () => {
+    const sub = await subscribe()
+    const ids = [SAMPLE.image, SAMPLE.video]
+    for (const id of ids) expect((await api(`/frameio/v2/assets/${id}`)).status).toBe(200) // cached
+    for (const id of ids) currentSandbox().state.change('frameio', id, { bump: true }) // both change at Frame.io
+    // Frame.io's budget, scaled down: 1 call a second, so the second re-fetch is past its deadline (429).
+    const deliveries = await Promise.all(ids.map((id) => frameioDelivery(id)))
+    const answers = await Promise.all(deliveries.map((d) => post(d, PACED)))
+    expect(answers.map((r) => r.status)).toEqual([202, 202])
+    // Both new records are served afterwards (the paced-out one fetched by this lookup)...
+    for (const id of ids) expect(await label(id)).toBe('needs_review')
+    const hook = receiver(() => [sub.secret])
+    await queue.drain(hook.fetcher)
+    // ...and both changes reached the subscriber, each once.
+    expect(assetIds(hook)).toEqual([...ids].sort())
+    expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated', 'asset.updated'])
+    expect(queue.deadLetters).toEqual([])
+  })
+
+  it('paced out with no lookup after it: the queued copy applies it later, announced against the copy it replaced', async () => {
+    const sub = await subscribe()
+    const ids = [SAMPLE.image, SAMPLE.video]
+    for (const id of ids) await api(`/frameio/v2/assets/${id}`)
+    for (const id of ids) currentSandbox().state.change('frameio', id, { bump: true })
+    const deliveries = await Promise.all(ids.map((id) => frameioDelivery(id)))
+    expect((await Promise.all(deliveries.map((d) => post(d, PACED)))).map((r) => r.status)).toEqual([202, 202])
+    // Each webhook's event went on the queue before the answer, held back while the request tried itself.
+    const held = queue.pending.filter((m) => (m.body as { kind: string }).kind === 'provider-event')
+    expect(held).toHaveLength(2)
+    expect(queue.sendDelays[0]).toBeGreaterThan(0)
+    const hook = receiver(() => [sub.secret])
+    await queue.drain(hook.fetcher)
+    expect(assetIds(hook)).toEqual([...ids].sort())
+    for (const r of hook.received) expect((r.event.record as { label: string }).label).toBe('needs_review')
+    expect(queue.deadLetters).toEqual([])
+  })
+
+  it('rate limited by Frame.io (429 with Retry-After): queued again after that wait, then delivered once', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const hook = receiver(() => [sub.secret])
+    // The webhook's own re-fetch and the consumer's first are refused.
+    const flaky = flakyFrameio(
+      (n) => (n <= 2 ? Response.json({ errors: [{ detail: 'slow down' }] }, { status: 429, headers: { 'retry-after': '7' } }) : undefined),
+      hook.fetcher,
+    )
+    expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
+    await queue.drain(flaky.fetcher, 1000, flaky.env)
+    expect(flaky.state.calls).toBe(3)
+    expect(hook.received).toHaveLength(1)
+    expect(hook.received[0]?.event).toMatchObject({ type: 'asset.updated', asset: { asset_id: SAMPLE.image }, record: { label: 'needs_review' } })
+    // Queued again with Retry-After, spread by up to half again; the retry budget is not spent on it.
+    const again = queue.sendDelays.filter((d) => d >= 7)
+    expect(again).toHaveLength(1)
+    expect(again[0]).toBeLessThanOrEqual(11)
+    expect(queue.delays).toEqual([])
+    expect(queue.deadLetters).toEqual([])
+  })
+
+  it('a provider 5xx on the re-fetch: retried with backoff until Frame.io answers, then delivered once', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const hook = receiver(() => [sub.secret])
+    // Down for the webhook's own attempt and the consumer's first two.
+    const flaky = flakyFrameio((n) => (n <= 3 ? Response.json({ message: 'internal' }, { status: 500 }) : undefined), hook.fetcher)
+    expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
+    await queue.drain(flaky.fetcher, 1000, flaky.env)
+    expect(flaky.state.calls).toBe(4)
+    expect(queue.delays).toEqual([backoffS(1), backoffS(2)])
+    expect(hook.received).toHaveLength(1)
+    expect(hook.received[0]?.event).toMatchObject({ type: 'asset.updated', record: { label: 'needs_review' } })
+    expect(queue.deadLetters).toEqual([])
+  })
+
+  it('lookups while the provider is down get the old copy only as stale-if-error, and the change is still announced once', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    let down = true
+    const hook = receiver(() => [sub.secret])
+    const flaky = flakyFrameio(() => (down ? Response.json({ message: 'internal' }, { status: 503 }) : undefined), hook.fetcher)
+    expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
+    const during = await api(`/frameio/v2/assets/${SAMPLE.image}`, {}, flaky.env, flaky.fetcher)
+    expect(during.headers.get('cache-status')).toMatch(/stale-if-error/)
+    down = false
+    const after = await api(`/frameio/v2/assets/${SAMPLE.image}`, {}, flaky.env, flaky.fetcher)
+    expect(((await after.json()) as { label: string }).label).toBe('needs_review')
+    await queue.drain(flaky.fetcher, 1000, flaky.env)
+    expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
+    expect(queue.deadLetters).toEqual([])
+  })
+})
+
+describe('the webhook answers 2xx only once its event is kept', () => {
+  it('a queue send failure answers 503 (not marked as received), and the resent delivery is accepted and delivered once', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const delivery = await frameioDelivery(SAMPLE.image)
+    queue.failSends = 1
+    const refused = await post(delivery)
+    const problem = await expectProblem(refused, 503, 'webhook_not_queued')
+    expect(refused.headers.get('retry-after')).toBe('5')
+    expect(String(problem.detail)).toMatch(/send it again/)
+    expect(await label(SAMPLE.image)).toBe('in_progress') // nothing applied: Frame.io will send it again
+    const resent = await post(delivery) // Frame.io's retry: the same signed delivery
+    expect(resent.status).toBe(202)
+    await expectProblem(await post(delivery), 401, 'webhook_replayed') // accepted once
+    const hook = receiver(() => [sub.secret])
+    await queue.drain(hook.fetcher)
+    expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
+    expect(await label(SAMPLE.image)).toBe('needs_review')
+  })
+
+  it('applied by the request itself: its queued copy is acknowledged without another upstream call (another isolate too), one event', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    expect((await post(await frameioDelivery(SAMPLE.image))).status).toBe(202)
+    const calls = sandboxStats.calls('frameio')
+    freshIsolate() // the consumer runs elsewhere: only the KV mark tells it
+    const hook = receiver(() => [sub.secret])
+    await queue.drain(hook.fetcher)
+    expect(sandboxStats.calls('frameio')).toBe(calls)
+    expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
+  })
+
+  it('the isolate goes away before applying it: the queued copy applies it, one event', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const delivery = await frameioDelivery(SAMPLE.image)
+    // Played by a webhook whose own attempt never runs: Frame.io unreachable for it only.
+    const gone = flakyFrameio(() => {
+      throw new TypeError('Network connection lost.')
+    })
+    expect((await post(delivery, gone.env, gone.fetcher)).status).toBe(202)
+    const hook = receiver(() => [sub.secret])
+    await queue.drain(hook.fetcher)
+    expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
+    expect(hook.received[0]?.event.record).toMatchObject({ label: 'needs_review' })
+    expect(queue.deadLetters).toEqual([])
+  })
+})
+
+describe("Gumnut's feed", () => {
+  it('an event whose re-fetch fails holds the cursor; a lookup in between announces the change, the next run adds none', async () => {
+    const sub = await subscribe({ providers: ['gumnut'] })
+    let description = 'first'
+    let down = false
+    const events = [{ created_at: '2026-11-23T00:00:00Z', cursor: 'c1', entity_id: 'asset_one', entity_type: 'asset', event_type: 'asset_updated' }]
+    const upstream: typeof fetch = async (input, init) => {
+      const url = new URL(new Request(input, init).url)
+      if (url.origin !== UPSTREAM) throw new Error(`unexpected outbound call to ${url.origin}`)
+      if (url.pathname === '/api/events') return Response.json({ data: url.searchParams.get('after_cursor') ? [] : events, has_more: false })
+      if (down) return Response.json({ detail: 'down' }, { status: 500 })
+      const id = url.pathname.split('/').pop() ?? ''
+      return Response.json({
+        id,
+        created_at: 'x',
+        updated_at: 'x',
+        current_version_id: 'v',
+        kind: 'original',
+        original_file_name: 'a.jpg',
+        mime_type: 'image/jpeg',
+        thumbhash: 'x',
+        asset_urls: {},
+        description,
+      })
+    }
+    const patch = { GUMNUT_BASE_URL: UPSTREAM } as Partial<Env>
+    expect((await api('/gumnut/api/assets/asset_one', {}, patch, upstream)).status).toBe(200) // cached: "first"
+    description = 'second'
+    down = true
+    const { deps, settled } = queue.cronDeps(patch, upstream)
+    await expect(pollFeed(deps, adapterOf('gumnut'))).rejects.toThrow()
+    await settled()
+    expect(await env.ASSET_KV.get('gumnut:events-cursor')).toBeNull()
+    down = false
+    const looked = await api('/gumnut/api/assets/asset_one', {}, patch, upstream) // fetches "second" (the old copy was demoted)
+    expect(((await looked.json()) as { description: string }).description).toBe('second')
+    expect(await pollFeed(deps, adapterOf('gumnut'))).toMatchObject({ applied: 1 })
+    await settled()
+    const hook = receiver(() => [sub.secret])
+    await queue.drain(hook.fetcher)
+    expect(hook.received.map((r) => [r.event.type, (r.event.record as { description: string }).description])).toEqual([['asset.updated', 'second']])
+  })
+})
