@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config'
 
 /**
- * Tests that run in Node and drive Miniflare themselves: several gateway isolates sharing one
- * provider gate (test/node). The workerd suite is vitest.config.ts.
+ * Tests that run in Node (test/node): several gateway isolates sharing one provider gate and the keys
+ * CLI, driving Miniflare themselves, and the check that the tests' workerd is `npm run dev`'s. The
+ * workerd suite is vitest.config.ts.
  */
 export default defineConfig({
   test: {

@@ -9,8 +9,8 @@ import { bundleGateway, type Cluster, type ClusterStorage, startCluster } from '
 
 /**
  * `npm run keys` against a gateway reading the same local storage, as `npm run dev` would: the CLI
- * writes with wrangler's Miniflare, the gateway reads with the tests' one, bound as wrangler binds
- * ASSET_KV from wrangler.toml. (Times are in docs/gateway-keys.md; no timing asserted here.)
+ * writes with wrangler's Miniflare, the gateway reads with the tests' one (the same version, through
+ * package.json's overrides), bound as wrangler binds ASSET_KV from wrangler.toml. (Times are in docs/gateway-keys.md; no timing asserted here.)
  */
 const run = promisify(execFile)
 const ASSET = '/frameio/v2/assets/c1100000-0000-4000-8000-000000000001'
