@@ -3,7 +3,8 @@
 // account. Checks that the secrets file template sets every secret wrangler.toml requires (wrangler
 // refuses to create a Worker while one is missing) and lists every optional one; that no binding
 // needs a hand-made resource id; that the bindings the code reads are declared and the declared
-// ones are read; that the Worker is reachable (workers.dev or routes); and that
+// ones are read; that each queue is consumed (retry budget, dead-letter queue) and created by the
+// deploy steps; that the Worker is reachable (workers.dev or routes); and that
 // `wrangler deploy --dry-run --secrets-file <template>` builds, with a Worker bundle of at most
 // MAX_GZIP_KIB gzipped and the docs viewer in the assets, not in the bundle.
 import { execFileSync } from 'node:child_process'
@@ -69,6 +70,33 @@ for (const name of new Set([...code.matchAll(/env\.([A-Z][A-Z0-9_]*)\b/g)].map((
   const declared = bindings.includes(name) || name in (config.vars ?? {}) || required.includes(name) || optional.includes(name) || name === 'DEV_GATEWAY_KEY'
   check(declared, `src/ reads env.${name}, which wrangler.toml does not declare`)
 }
+// Queues: each producer's queue consumed here, with the code's retry budget and a dead-letter
+// queue; the provider events queue under the name the `queue` handler picks its consumer by; every
+// queue (dead-letter ones too) created by docs/operations.md's deploy steps (wrangler does not
+// create queues) and each producer binding in docs/configuration.md.
+const maxAttempts = Number(/export const MAX_ATTEMPTS = (\d+)/.exec(readFileSync(join(root, 'src/events/delivery.ts'), 'utf8'))?.[1])
+const providerQueue = /export const PROVIDER_EVENTS_QUEUE = '([^']+)'/.exec(readFileSync(join(root, 'src/events/provider-events.ts'), 'utf8'))?.[1]
+const producers = config.queues?.producers ?? []
+const consumers = config.queues?.consumers ?? []
+const configPage = readFileSync(join(root, 'docs/configuration.md'), 'utf8')
+const created = new Set([...page.matchAll(/wrangler queues create ([a-z0-9-]+)/g)].map((m) => m[1]))
+for (const { binding, queue } of producers) {
+  const consumer = consumers.find((c) => c.queue === queue)
+  check(consumer, `queue ${queue} (${binding}) has no consumer in wrangler.toml: its messages would never be handled`)
+  check(
+    !consumer || consumer.max_retries === maxAttempts - 1,
+    `queue ${queue}: max_retries is ${consumer?.max_retries}, MAX_ATTEMPTS (${maxAttempts}) − 1 expected`,
+  )
+  check(!consumer || consumer.dead_letter_queue, `queue ${queue} has no dead_letter_queue: a message past its retries would be dropped`)
+  check(configPage.includes(`| \`${binding}\` |`), `docs/configuration.md has no row for the queue binding ${binding}`)
+}
+check(
+  producers.find((p) => p.binding === 'PROVIDER_EVENTS')?.queue === providerQueue,
+  `PROVIDER_EVENTS must name the queue ${providerQueue} (PROVIDER_EVENTS_QUEUE, by which the queue handler picks its consumer)`,
+)
+for (const queue of new Set([...consumers.map((c) => c.queue), ...consumers.map((c) => c.dead_letter_queue)].filter(Boolean)))
+  check(created.has(queue), `docs/operations.md's deploy steps do not create the queue ${queue} (\`npx wrangler queues create ${queue}\`)`)
+
 const routes = [...(config.routes ?? []), ...(config.route ? [config.route] : [])]
 check(config.workers_dev !== false || routes.length > 0, 'workers_dev is off and there are no routes: the deployed Worker would be unreachable')
 for (const route of routes) check(typeof route === 'string' || route.pattern, `a route has no pattern: ${JSON.stringify(route)}`)

@@ -1,11 +1,12 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { backoffS } from '../src/events/delivery'
+import { providerEventMessages } from '../src/events/provider-events'
 import { pollFeed } from '../src/freshness/cron'
 import { signFrameioWebhook } from '../src/providers/frameio/webhook'
 import { SAMPLE } from '../src/sandbox/samples'
-import { receiver, TestQueue } from './events-pipeline'
-import { adapterOf, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN, resetState, run, sandboxStats, UPSTREAM } from './helpers'
+import { receiver, type TestQueue, TestQueues } from './events-pipeline'
+import { adapterOf, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN, resetState, run, sandboxStats, UPSTREAM, worldWorker } from './helpers'
 
 /**
  * Provider events are kept until applied (docs/events.md, "Durable provider events"): a webhook
@@ -14,9 +15,9 @@ import { adapterOf, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN
 
 beforeEach(resetState)
 
-let queue: TestQueue
+let queues: TestQueues
 beforeEach(() => {
-  queue = new TestQueue()
+  queues = new TestQueues()
 })
 
 const SECRET = 'test-frameio-webhook-secret'
@@ -28,7 +29,7 @@ async function api(path: string, init: RequestInit = {}, patch: Partial<Env> = {
   const headers = new Headers(init.headers)
   headers.set('authorization', `Bearer ${DEV_KEY}`)
   if (init.body) headers.set('content-type', 'application/json')
-  return run(new Request(new URL(path, ORIGIN), { ...init, headers }), { env: queue.env(patch), ...(fetcher ? { fetch: fetcher } : {}) })
+  return run(new Request(new URL(path, ORIGIN), { ...init, headers }), { env: queues.env(patch), ...(fetcher ? { fetch: fetcher } : {}) })
 }
 
 async function subscribe(body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
@@ -45,7 +46,7 @@ async function frameioDelivery(id: string, type = 'asset.updated') {
 
 function post(delivery: { body: string; headers: Record<string, string> }, patch: Partial<Env> = {}, fetcher?: typeof fetch): Promise<Response> {
   return run(new Request(new URL('/webhooks/frameio', ORIGIN), { method: 'POST', ...delivery }), {
-    env: queue.env(patch),
+    env: queues.env(patch),
     ...(fetcher ? { fetch: fetcher } : {}),
   })
 }
@@ -86,11 +87,11 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
     // Both new records are served afterwards (the paced-out one fetched by this lookup)...
     for (const id of ids) expect(await label(id)).toBe('needs_review')
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     // ...and both changes reached the subscriber, each once.
     expect(assetIds(hook)).toEqual([...ids].sort())
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated', 'asset.updated'])
-    expect(queue.deadLetters).toEqual([])
+    expect(queues.deadLetters).toEqual([])
   })
 
   it('paced out with no lookup after it: the queued copy applies it later, announced against the copy it replaced', async () => {
@@ -101,14 +102,16 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
     const deliveries = await Promise.all(ids.map((id) => frameioDelivery(id)))
     expect((await Promise.all(deliveries.map((d) => post(d, PACED)))).map((r) => r.status)).toEqual([202, 202])
     // Each webhook's event went on the queue before the answer, held back while the request tried itself.
-    const held = queue.pending.filter((m) => (m.body as { kind: string }).kind === 'provider-event')
-    expect(held).toHaveLength(2)
-    expect(queue.sendDelays[0]).toBeGreaterThan(0)
+    // On their own queue; the events queue holds only the fan-out of the change applied at once.
+    const kinds = (queue: TestQueue) => queue.pending.map((m) => (m.body as { kind: string }).kind)
+    expect(kinds(queues.providerEvents)).toEqual(['provider-event', 'provider-event'])
+    expect(kinds(queues.events)).toEqual(['event'])
+    expect(queues.providerEvents.sendDelays[0]).toBeGreaterThan(0)
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(assetIds(hook)).toEqual([...ids].sort())
     for (const r of hook.received) expect((r.event.record as { label: string }).label).toBe('needs_review')
-    expect(queue.deadLetters).toEqual([])
+    expect(queues.deadLetters).toEqual([])
   })
 
   it('rate limited by Frame.io (429 with Retry-After): queued again after that wait, then delivered once', async () => {
@@ -122,16 +125,16 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
       hook.fetcher,
     )
     expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
-    await queue.drain(flaky.fetcher, 1000, flaky.env)
+    await queues.drain(flaky.fetcher, 1000, flaky.env)
     expect(flaky.state.calls).toBe(3)
     expect(hook.received).toHaveLength(1)
     expect(hook.received[0]?.event).toMatchObject({ type: 'asset.updated', asset: { asset_id: SAMPLE.image }, record: { label: 'needs_review' } })
     // Queued again with Retry-After, spread by up to half again; the retry budget is not spent on it.
-    const again = queue.sendDelays.filter((d) => d >= 7)
+    const again = queues.providerEvents.sendDelays.filter((d) => d >= 7)
     expect(again).toHaveLength(1)
     expect(again[0]).toBeLessThanOrEqual(11)
-    expect(queue.delays).toEqual([])
-    expect(queue.deadLetters).toEqual([])
+    expect(queues.providerEvents.delays).toEqual([])
+    expect(queues.deadLetters).toEqual([])
   })
 
   it('a provider 5xx on the re-fetch: retried with backoff until Frame.io answers, then delivered once', async () => {
@@ -142,12 +145,12 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
     // Down for the webhook's own attempt and the consumer's first two.
     const flaky = flakyFrameio((n) => (n <= 3 ? Response.json({ message: 'internal' }, { status: 500 }) : undefined), hook.fetcher)
     expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
-    await queue.drain(flaky.fetcher, 1000, flaky.env)
+    await queues.drain(flaky.fetcher, 1000, flaky.env)
     expect(flaky.state.calls).toBe(4)
-    expect(queue.delays).toEqual([backoffS(1), backoffS(2)])
+    expect(queues.providerEvents.delays).toEqual([backoffS(1), backoffS(2)])
     expect(hook.received).toHaveLength(1)
     expect(hook.received[0]?.event).toMatchObject({ type: 'asset.updated', record: { label: 'needs_review' } })
-    expect(queue.deadLetters).toEqual([])
+    expect(queues.deadLetters).toEqual([])
   })
 
   it('lookups while the provider is down get the old copy only as stale-if-error, and the change is still announced once', async () => {
@@ -163,9 +166,9 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
     down = false
     const after = await api(`/frameio/v2/assets/${SAMPLE.image}`, {}, flaky.env, flaky.fetcher)
     expect(((await after.json()) as { label: string }).label).toBe('needs_review')
-    await queue.drain(flaky.fetcher, 1000, flaky.env)
+    await queues.drain(flaky.fetcher, 1000, flaky.env)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
-    expect(queue.deadLetters).toEqual([])
+    expect(queues.deadLetters).toEqual([])
   })
 })
 
@@ -175,7 +178,7 @@ describe('the webhook answers 2xx only once its event is kept', () => {
     await api(`/frameio/v2/assets/${SAMPLE.image}`)
     currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
     const delivery = await frameioDelivery(SAMPLE.image)
-    queue.failSends = 1
+    queues.providerEvents.failSends = 1
     const refused = await post(delivery)
     const problem = await expectProblem(refused, 503, 'webhook_not_queued')
     expect(refused.headers.get('retry-after')).toBe('5')
@@ -185,7 +188,7 @@ describe('the webhook answers 2xx only once its event is kept', () => {
     expect(resent.status).toBe(202)
     await expectProblem(await post(delivery), 401, 'webhook_replayed') // accepted once
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
     expect(await label(SAMPLE.image)).toBe('needs_review')
   })
@@ -198,7 +201,7 @@ describe('the webhook answers 2xx only once its event is kept', () => {
     const calls = sandboxStats.calls('frameio')
     freshIsolate() // the consumer runs elsewhere: only the KV mark tells it
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(sandboxStats.calls('frameio')).toBe(calls)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
   })
@@ -214,10 +217,112 @@ describe('the webhook answers 2xx only once its event is kept', () => {
     })
     expect((await post(delivery, gone.env, gone.fetcher)).status).toBe(202)
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
     expect(hook.received[0]?.event.record).toMatchObject({ label: 'needs_review' })
-    expect(queue.deadLetters).toEqual([])
+    expect(queues.deadLetters).toEqual([])
+  })
+})
+
+describe('provider events have a queue of their own', () => {
+  it('a delivery is consumed while a provider event is still being applied (its re-fetch held up at the provider)', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const hook = receiver(() => [sub.secret])
+    // The webhook's own attempt fails (500): its event waits on the provider events queue.
+    const flaky = flakyFrameio((n) => (n === 1 ? Response.json({ message: 'internal' }, { status: 500 }) : undefined), hook.fetcher)
+    expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
+    // A ping: one delivery on the events queue.
+    expect((await api(`/subscriptions/${sub.id}/test`, { method: 'POST' })).status).toBe(202)
+    expect(queues.providerEvents.pending).toHaveLength(1)
+    expect(queues.events.pending.map((m) => (m.body as { kind: string }).kind)).toEqual(['delivery'])
+
+    // Frame.io holds the consumer's re-fetch until released (a paced or slow provider, played).
+    let release = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let reached = () => {}
+    const atFrameio = new Promise<void>((resolve) => {
+      reached = resolve
+    })
+    const held: typeof fetch = async (input, init) => {
+      if (new URL(input instanceof Request ? input.url : String(input)).origin === 'https://flaky.test') {
+        reached()
+        await released
+      }
+      return flaky.fetcher(input, init)
+    }
+    const { handler } = worldWorker({ fetch: held })
+    const slow = { ...flaky.env, UPSTREAM_TIMEOUT_MS: '10000' } as Partial<Env>
+    let providerBatchDone = false
+    const providerBatch = queues.providerEvents.pumpOnce(handler, queues.env(slow)).then(() => {
+      providerBatchDone = true
+    })
+    await atFrameio
+    // The events queue's batch runs to its end meanwhile: the ping is delivered and acknowledged.
+    await queues.events.pumpOnce(handler, queues.env(slow))
+    expect(hook.received.map((r) => r.event.type)).toEqual(['ping'])
+    expect(queues.events.pending).toEqual([])
+    expect(providerBatchDone).toBe(false)
+
+    release()
+    await providerBatch
+    await queues.drain(flaky.fetcher, 1000, flaky.env)
+    expect(hook.received.map((r) => r.event.type)).toEqual(['ping', 'asset.updated'])
+    expect(hook.received[1]?.event.record).toMatchObject({ label: 'needs_review' })
+    expect(queues.deadLetters).toEqual([])
+  })
+
+  it('without the PROVIDER_EVENTS binding (an older config) the event goes on the events queue, whose consumer applies it: delivered once', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const hook = receiver(() => [sub.secret])
+    const flaky = flakyFrameio((n) => (n === 1 ? Response.json({ message: 'internal' }, { status: 500 }) : undefined), hook.fetcher)
+    const older = { ...flaky.env, PROVIDER_EVENTS: undefined } as Partial<Env>
+    expect((await post(await frameioDelivery(SAMPLE.image), older, flaky.fetcher)).status).toBe(202)
+    expect(queues.providerEvents.sendDelays).toEqual([])
+    expect(queues.events.pending.map((m) => (m.body as { kind: string }).kind)).toEqual(['provider-event'])
+    expect(queues.events.sendDelays[0]).toBeGreaterThan(0)
+    await queues.drain(flaky.fetcher, 1000, older)
+    expect(flaky.state.calls).toBe(2)
+    expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
+    expect(queues.deadLetters).toEqual([])
+  })
+
+  it('a provider event still on the events queue (queued before the split) is applied there; rate limited, it moves to its own queue', async () => {
+    const sub = await subscribe()
+    await api(`/frameio/v2/assets/${SAMPLE.image}`)
+    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const hook = receiver(() => [sub.secret])
+    const flaky = flakyFrameio(
+      (n) => (n === 1 ? Response.json({ errors: [{ detail: 'slow down' }] }, { status: 429, headers: { 'retry-after': '3' } }) : undefined),
+      hook.fetcher,
+    )
+    const { body } = await frameioDelivery(SAMPLE.image)
+    const events = adapterOf('frameio').webhook?.events(JSON.parse(body)) ?? []
+    expect(events).toHaveLength(1)
+    for (const message of providerEventMessages('frameio', events, 'webhook')) await queues.events.binding.send(message)
+    await queues.drain(flaky.fetcher, 1000, flaky.env)
+    expect(flaky.state.calls).toBe(2)
+    expect(queues.providerEvents.sendDelays).toHaveLength(1) // the rate-limited copy, on its own queue
+    expect(queues.providerEvents.sendDelays[0]).toBeGreaterThanOrEqual(3)
+    expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
+    expect(queues.deadLetters).toEqual([])
+  })
+
+  it('a fan-out found on the provider events queue (a dead letter replayed to the wrong queue) is moved to the events queue and delivered', async () => {
+    const sub = await subscribe()
+    const event = { id: 'evt_misplaced', type: 'ping', occurred_at: new Date().toISOString() }
+    await queues.providerEvents.binding.send({ kind: 'delivery', subscription: sub.id, event })
+    await queues.providerEvents.binding.send({ kind: 'something else' })
+    const hook = receiver(() => [sub.secret])
+    await queues.drain(hook.fetcher)
+    expect(queues.events.sendDelays).toEqual([0]) // moved by the provider events consumer (picked by the batch's queue name)
+    expect(hook.received.map((r) => r.id)).toEqual(['evt_misplaced'])
+    expect(queues.deadLetters).toEqual([])
   })
 })
 
@@ -250,7 +355,7 @@ describe("Gumnut's feed", () => {
     expect((await api('/gumnut/api/assets/asset_one', {}, patch, upstream)).status).toBe(200) // cached: "first"
     description = 'second'
     down = true
-    const { deps, settled } = queue.cronDeps(patch, upstream)
+    const { deps, settled } = queues.cronDeps(patch, upstream)
     await expect(pollFeed(deps, adapterOf('gumnut'))).rejects.toThrow()
     await settled()
     expect(await env.ASSET_KV.get('gumnut:events-cursor')).toBeNull()
@@ -260,7 +365,7 @@ describe("Gumnut's feed", () => {
     expect(await pollFeed(deps, adapterOf('gumnut'))).toMatchObject({ applied: 1 })
     await settled()
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.received.map((r) => [r.event.type, (r.event.record as { description: string }).description])).toEqual([['asset.updated', 'second']])
   })
 })

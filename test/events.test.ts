@@ -5,15 +5,15 @@ import { pollFeed, recheckPending } from '../src/freshness/cron'
 import { signFrameioWebhook } from '../src/providers/frameio/webhook'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
-import { receiver, TestQueue } from './events-pipeline'
+import { receiver, TestQueues } from './events-pipeline'
 import { adapterOf, createKey, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN, resetState, run } from './helpers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
 
-let queue: TestQueue
+let queues: TestQueues
 beforeEach(() => {
-  queue = new TestQueue()
+  queues = new TestQueues()
 })
 
 /** A request to the gateway with this test's queue as the producer binding. */
@@ -21,7 +21,7 @@ async function api(path: string, init: RequestInit = {}, key = DEV_KEY): Promise
   const headers = new Headers(init.headers)
   headers.set('authorization', `Bearer ${key}`)
   if (init.body) headers.set('content-type', 'application/json')
-  return run(new Request(new URL(path, ORIGIN), { ...init, headers }), { env: queue.env() })
+  return run(new Request(new URL(path, ORIGIN), { ...init, headers }), { env: queues.env() })
 }
 
 type Created = { id: string; secret: string; providers: string[]; types: string[]; url: string; created_at: string }
@@ -37,7 +37,7 @@ const nowS = () => Math.floor(Date.now() / 1000)
 async function frameioWebhook(type: string, id: string) {
   const body = JSON.stringify({ type, resource: { type: 'asset', id }, user: { id: 'u' }, team: { id: 't' } })
   const headers = await signFrameioWebhook('test-frameio-webhook-secret', body, nowS())
-  return run(new Request(new URL('/webhooks/frameio', ORIGIN), { method: 'POST', body, headers }), { env: queue.env() })
+  return run(new Request(new URL('/webhooks/frameio', ORIGIN), { method: 'POST', body, headers }), { env: queues.env() })
 }
 
 describe('asset events reach a subscriber, signed (verified with the standardwebhooks package)', () => {
@@ -48,7 +48,7 @@ describe('asset events reach a subscriber, signed (verified with the standardweb
     currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
     expect((await frameioWebhook('asset.updated', SAMPLE.image)).status).toBe(202)
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.refused).toEqual([])
     expect(hook.received).toHaveLength(1)
     const [got] = hook.received
@@ -66,14 +66,14 @@ describe('asset events reach a subscriber, signed (verified with the standardweb
     await api(path)
     const post = (event_type: string) => api('/__sandbox/gumnut/_events', { method: 'POST', body: JSON.stringify({ event_type, id: GUMNUT_SAMPLE.image }) })
     await post('asset_updated')
-    const { deps, settled } = queue.cronDeps()
+    const { deps, settled } = queues.cronDeps()
     await pollFeed(deps, adapterOf('gumnut'))
     await settled()
     await post('asset_deleted')
     await pollFeed(deps, adapterOf('gumnut'))
     await settled()
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated', 'asset.deleted'])
     expect((hook.received[0]?.event.record as { description: string } | undefined)?.description).toBe('A colour test card. (edit 2)')
     expect(hook.received[1]?.event).toMatchObject({ provider: 'gumnut', asset: { asset_id: GUMNUT_SAMPLE.image }, state: 'deleted' })
@@ -85,12 +85,12 @@ describe('asset events reach a subscriber, signed (verified with the standardweb
     const sub = await subscribe({ types: ['asset.ready'] })
     const path = `/spotify/ad_accounts/${SAMPLE.adAccount}/assets/${SAMPLE.processing}`
     expect(((await (await api(path)).json()) as { status: string }).status).toBe('PROCESSING')
-    const { deps, settled } = queue.cronDeps()
+    const { deps, settled } = queues.cronDeps()
     vi.setSystemTime(Date.now() + 31_000) // the sandbox finishes processing after 30 s
     expect(await recheckPending(deps)).toMatchObject({ settled: 1 })
     await settled()
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.received).toHaveLength(1)
     expect(hook.received[0]?.event).toMatchObject({
       type: 'asset.ready',
@@ -106,14 +106,14 @@ describe('asset events reach a subscriber, signed (verified with the standardweb
     await api(FRAMEIO_IMAGE)
     await api(FRAMEIO_IMAGE, { headers: { 'cache-control': 'no-cache' } }) // new signatures, same record
     const quiet = receiver(() => [sub.secret])
-    await queue.drain(quiet.fetcher)
+    await queues.drain(quiet.fetcher)
     expect(quiet.calls()).toBe(0)
     currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
     await api(FRAMEIO_IMAGE, { headers: { 'cache-control': 'no-cache' } }) // a revalidation sees the change…
     await frameioWebhook('asset.updated', SAMPLE.image) // …and so does the provider's webhook, later
     await api(FRAMEIO_IMAGE, { headers: { 'cache-control': 'no-cache' } }) // no change since
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
     expect((hook.received[0]?.event.record as { label?: string } | undefined)?.label).toBe('needs_review')
   })
@@ -133,14 +133,14 @@ describe('asset events reach a subscriber, signed (verified with the standardweb
         staleUntil: 0,
         staleIfErrorUntil: 0,
       }) as const
-    const first = queue.cronDeps().deps
+    const first = queues.cronDeps().deps
     freshIsolate() // another isolate: its own memory of what it announced
-    const second = queue.cronDeps().deps
+    const second = queues.cronDeps().deps
     await first.events?.changed(adapter, { asset_id: 'asset_twice' }, entry('old'), entry('new'), false)
     await second.events?.changed(adapter, { asset_id: 'asset_twice' }, entry('old'), entry('new'), false)
-    expect(queue.pending).toHaveLength(1)
+    expect(queues.events.pending).toHaveLength(1)
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.received).toHaveLength(1)
   })
 
@@ -150,7 +150,7 @@ describe('asset events reach a subscriber, signed (verified with the standardweb
     currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
     await frameioWebhook('asset.updated', SAMPLE.image)
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.calls()).toBe(0)
   })
 
@@ -175,7 +175,7 @@ describe('asset events reach a subscriber, signed (verified with the standardweb
     currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
     await frameioWebhook('asset.updated', SAMPLE.image)
     const hook = receiver(() => [sub.secret, wide.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.calls()).toBe(0)
   })
 })
@@ -194,12 +194,12 @@ describe('delivery: retries, dead letters, the log', () => {
       () => [sub.secret],
       (n) => (n <= 2 ? 503 : 200),
     )
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.received).toHaveLength(3)
     expect(new Set(hook.received.map((r) => r.id)).size).toBe(1)
     expect(new Set(hook.received.map((r) => r.headers['webhook-signature'])).size).toBeGreaterThanOrEqual(1)
-    expect(queue.delays).toEqual([backoffS(1), backoffS(2)])
-    expect(queue.delays[1]).toBeGreaterThan(queue.delays[0] ?? 0)
+    expect(queues.events.delays).toEqual([backoffS(1), backoffS(2)])
+    expect(queues.events.delays[1]).toBeGreaterThan(queues.events.delays[0] ?? 0)
     const log = (await (await api(`/subscriptions/${sub.id}/deliveries`)).json()) as { deliveries: Record<string, unknown>[] }
     expect(log.deliveries.map((d) => [d.attempt, d.status, d.ok])).toEqual([
       [3, 200, true],
@@ -218,15 +218,15 @@ describe('delivery: retries, dead letters, the log', () => {
       () => [sub.secret],
       () => 500,
     )
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(MAX_ATTEMPTS).toBeGreaterThanOrEqual(8)
     expect(hook.received).toHaveLength(MAX_ATTEMPTS)
     expect(new Set(hook.received.map((r) => r.id)).size).toBe(1)
-    const waited = queue.delays.slice(0, -1).reduce((a, b) => a + b, 0)
+    const waited = queues.events.delays.slice(0, -1).reduce((a, b) => a + b, 0)
     expect(waited).toBeGreaterThan(18 * 3600)
     expect(waited).toBeLessThan(30 * 3600)
-    expect(queue.deadLetters).toHaveLength(1)
-    expect(queue.deadLetters[0]).toMatchObject({ kind: 'delivery', subscription: sub.id, event: { id: hook.received[0]?.id } })
+    expect(queues.deadLetters).toHaveLength(1)
+    expect(queues.deadLetters[0]).toMatchObject({ kind: 'delivery', subscription: sub.id, event: { id: hook.received[0]?.id } })
     const log = (await (await api(`/subscriptions/${sub.id}/deliveries`)).json()) as { deliveries: Record<string, unknown>[] }
     expect(log.deliveries).toHaveLength(MAX_ATTEMPTS)
     expect(log.deliveries[0]).toMatchObject({ attempt: MAX_ATTEMPTS, status: 500, ok: false, dead_lettered: true })
@@ -235,7 +235,7 @@ describe('delivery: retries, dead letters, the log', () => {
     const again = await api(`/subscriptions/${sub.id}/deliveries/${hook.received[0]?.id}/redeliver`, { method: 'POST' })
     expect(again.status).toBe(202)
     const up = receiver(() => [sub.secret])
-    await queue.drain(up.fetcher)
+    await queues.drain(up.fetcher)
     expect(up.received.map((r) => r.id)).toEqual([hook.received[0]?.id])
   })
 
@@ -247,7 +247,7 @@ describe('delivery: retries, dead letters, the log', () => {
       () => 'hang',
     )
     const started = Date.now()
-    await queue.drain(hook.fetcher, 2) // the fan-out, then the first attempt
+    await queues.drain(hook.fetcher, 2) // the fan-out, then the first attempt
     expect(Date.now() - started).toBeGreaterThanOrEqual(9_900)
     const log = (await (await api(`/subscriptions/${sub.id}/deliveries`)).json()) as { deliveries: Record<string, unknown>[] }
     expect(log.deliveries[0]).toMatchObject({ status: null, ok: false, error: 'no answer within 10000 ms' })
@@ -258,7 +258,7 @@ describe('delivery: retries, dead letters, the log', () => {
     // (as a busy minute of webhooks and refreshes would), and every one must reach the subscriber.
     const sub = await subscribe({ providers: ['gumnut'] })
     const ids = Array.from({ length: 500 }, (_, i) => `asset_burst${i}`)
-    const { deps } = queue.cronDeps()
+    const { deps } = queues.cronDeps()
     const adapter = adapterOf('gumnut')
     const entry = (id: string, edit: number) => {
       const body = JSON.stringify({
@@ -286,13 +286,13 @@ describe('delivery: retries, dead letters, the log', () => {
       } as const
     }
     await Promise.all(ids.map((id) => deps.events?.changed(adapter, { asset_id: id }, entry(id, 1), entry(id, 2), false)))
-    expect(queue.pending).toHaveLength(500)
+    expect(queues.events.pending).toHaveLength(500)
     const hook = receiver(() => [sub.secret])
-    await queue.drain(hook.fetcher)
+    await queues.drain(hook.fetcher)
     expect(hook.refused).toEqual([])
     expect(hook.received).toHaveLength(500)
     expect(new Set(hook.received.map((r) => (r.event.asset as { asset_id: string }).asset_id))).toEqual(new Set(ids))
     expect(new Set(hook.received.map((r) => r.id)).size).toBe(500)
-    expect(queue.deadLetters).toEqual([])
+    expect(queues.deadLetters).toEqual([])
   }, 60_000)
 })

@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
+import { providerEventQueue } from '../src/events/provider-events'
 import { callApp, expectProblem, resetState, sandboxStats } from './helpers'
 
 const SYNC_ASSET = '/sync/v2/assets/22222222-2222-4222-8222-222222222222'
@@ -52,5 +53,19 @@ describe('/healthz', () => {
     expect(await response.json()).toMatchObject({ kv: 'unavailable', links: 'not_configured' })
     const broken = await callApp('/healthz', { env: { LINK_SIGNING_KEY_ID: 'nope' } })
     expect(await broken.response.json()).toMatchObject({ links: 'not_configured' })
+  })
+})
+
+describe('the queues wrangler.toml binds', () => {
+  it('binds the events queue and the provider events queue, each a producer of its own', () => {
+    expect(env.ASSET_EVENTS).toBeDefined()
+    expect(env.PROVIDER_EVENTS).toBeDefined()
+    expect(env.PROVIDER_EVENTS).not.toBe(env.ASSET_EVENTS)
+    expect(providerEventQueue(env)).toBe(env.PROVIDER_EVENTS)
+  })
+
+  it('an older config without PROVIDER_EVENTS queues provider events on ASSET_EVENTS; with neither, none (applied in the request only)', () => {
+    expect(providerEventQueue({ ...env, PROVIDER_EVENTS: undefined } as unknown as Env)).toBe(env.ASSET_EVENTS)
+    expect(providerEventQueue({ ...env, PROVIDER_EVENTS: undefined, ASSET_EVENTS: undefined } as unknown as Env)).toBeUndefined()
   })
 })

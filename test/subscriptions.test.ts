@@ -5,22 +5,22 @@ import { createApp } from '../src/app'
 import { destinationProblem } from '../src/events/destination'
 import { IsolateState } from '../src/isolate-state'
 import { PROVIDERS } from '../src/providers'
-import { receiver, TestQueue } from './events-pipeline'
+import { receiver, TestQueues } from './events-pipeline'
 import { createKey, DEV_KEY, expectProblem, ORIGIN, resetState, run } from './helpers'
 import { captured } from './setup/leak-scan'
 
 beforeEach(resetState)
 
-let queue: TestQueue
+let queues: TestQueues
 beforeEach(() => {
-  queue = new TestQueue()
+  queues = new TestQueues()
 })
 
 async function api(path: string, init: RequestInit = {}, key = DEV_KEY): Promise<Response> {
   const headers = new Headers(init.headers)
   headers.set('authorization', `Bearer ${key}`)
   if (init.body) headers.set('content-type', 'application/json')
-  return run(new Request(new URL(path, ORIGIN), { ...init, headers }), { env: queue.env() })
+  return run(new Request(new URL(path, ORIGIN), { ...init, headers }), { env: queues.env() })
 }
 const create = (body: unknown, key = DEV_KEY) => api('/subscriptions', { method: 'POST', body: JSON.stringify(body) }, key)
 
@@ -92,12 +92,12 @@ describe('subscriptions API', () => {
 
     expect((await api(`/subscriptions/${sub.id}/test`, { method: 'POST' })).status).toBe(202)
     const old = receiver(() => [sub.secret])
-    await queue.drain(old.fetcher)
+    await queues.drain(old.fetcher)
     expect(old.received.map((r) => r.event)).toMatchObject([{ type: 'ping', subscription_id: sub.id }])
 
     await api(`/subscriptions/${sub.id}/test`, { method: 'POST' })
     const fresh = receiver(() => [after.secret])
-    await queue.drain(fresh.fetcher)
+    await queues.drain(fresh.fetcher)
     expect(fresh.received).toHaveLength(1)
 
     // Past the 24 hours only the new secret signs.
@@ -109,7 +109,7 @@ describe('subscriptions API', () => {
     await env.ASSET_KV.put(`sub:${sub.id}`, JSON.stringify(expired))
     await api(`/subscriptions/${sub.id}/test`, { method: 'POST' })
     const late = receiver(() => [sub.secret])
-    await queue.drain(late.fetcher, 1)
+    await queues.drain(late.fetcher, 1)
     expect(late.received).toHaveLength(0)
     expect(late.refused).toHaveLength(1)
   })
@@ -123,7 +123,7 @@ describe('subscriptions API', () => {
   it('no signing secret reaches a log line', async () => {
     const sub = (await (await create({ url: 'https://hooks.test/in' })).json()) as { id: string; secret: string }
     await api(`/subscriptions/${sub.id}/test`, { method: 'POST' })
-    await queue.drain(receiver(() => [sub.secret]).fetcher)
+    await queues.drain(receiver(() => [sub.secret]).fetcher)
     expect(captured.logs.some((line) => line.includes(sub.secret))).toBe(false)
   })
 })

@@ -145,15 +145,22 @@ export async function startEvents(gatewayConfig, upstreamPort) {
   return { gateway, frameio, receiver }
 }
 
-/** Lines of the gateway's log that say an event went missing on its way, by message. */
-function gatewayErrors(child) {
-  const messages = ['webhook event not applied', 'asset event not sent', 'event message failed']
-  let text = ''
+/** The gateway's log, as written so far ('' without one). */
+function gatewayLog(child) {
   try {
-    text = readFileSync(child.logPath, 'utf8')
+    return readFileSync(child.logPath, 'utf8')
   } catch {
-    // no log
+    return ''
   }
+}
+
+/**
+ * Lines of the gateway's log that say an event went missing on its way (or may have), by message.
+ * "webhook event not applied yet: queued" is not one since provider events are durable: its queued
+ * copy applies it (counted apart, as `appliedFromQueue`).
+ */
+function gatewayErrors(text) {
+  const messages = ['webhook event not queued', 'provider event dropped', 'asset event not sent', 'event message failed']
   return Object.fromEntries(messages.map((m) => [m, text.split(m).length - 1]).filter(([, n]) => n > 0))
 }
 
@@ -207,15 +214,21 @@ export async function eventsSection({ gateway, frameio, receiver }) {
     const countOf = (phase) => [...sent.values()].filter((e) => e.phase === phase).length
     /**
      * Until every webhook of `phase` has its delivery; or, short of that, until nothing more has
-     * arrived for `quietS` (a lost event never comes, and a retry comes 30 s later at the earliest).
+     * arrived for `quietS` (a lost event never comes, and a retry comes 30 s later at the earliest),
+     * or the phase's deadline passes. Paced (`frameioMaxRps` > 0), the phase's re-fetches alone take
+     * count ÷ rps seconds (the burst's 200 at 5/s: 40 s), so the deadline grows by that much.
      */
     const settle = async (phase) => {
       let seen = deliveries.length
       let quietSince = performance.now()
-      await until(() => {
-        if (deliveries.length > seen) [seen, quietSince] = [deliveries.length, performance.now()]
-        return deliveredOf(phase) >= countOf(phase) || performance.now() - quietSince > s.quietS * 1000
-      }, s.deliveryDeadlineS * 1000)
+      const pacedS = s.frameioMaxRps > 0 ? countOf(phase) / s.frameioMaxRps : 0
+      await until(
+        () => {
+          if (deliveries.length > seen) [seen, quietSince] = [deliveries.length, performance.now()]
+          return deliveredOf(phase) >= countOf(phase) || performance.now() - quietSince > s.quietS * 1000
+        },
+        (s.deliveryDeadlineS + pacedS) * 1000,
+      )
     }
 
     // Warm-up: the Frame.io path through the webhook route, the lookup and both queue hops.
@@ -258,6 +271,7 @@ export async function eventsSection({ gateway, frameio, receiver }) {
 
 function summarize({ sent, deliveries, pingId, pingMs, webhookAnswers, receiver, frameio, gateway }) {
   const s = SETTINGS.events
+  const log = gatewayLog(gateway.child)
   const ms = (values) => ({ p50: round(percentile(values, 50), 0), p99: round(percentile(values, 99), 0), max: round(Math.max(...values), 0) })
   const byWebhookId = new Map()
   const byAsset = new Map()
@@ -322,6 +336,8 @@ function summarize({ sent, deliveries, pingId, pingMs, webhookAnswers, receiver,
     eventTypes: tally(deliveries.filter((d) => d.event.id !== pingId).map((d) => d.event.type)),
     webhookAnswers: tally(webhookAnswers),
     frameioCalls: frameio.counts.calls,
-    gatewayErrors: gatewayErrors(gateway.child),
+    // Webhooks whose own attempt failed (paced out, mostly), applied from the provider events queue.
+    appliedFromQueue: log.split('webhook event not applied yet: queued').length - 1,
+    gatewayErrors: gatewayErrors(log),
   }
 }

@@ -162,6 +162,7 @@ export function targetRows(r) {
       e.extraEvents ? `${e.extraEvents} extra event(s)` : '',
       e.refusedSignatures ? `${e.refusedSignatures} bad signature(s)` : '',
       e.unmatched ? `${e.unmatched} unmatched` : '',
+      e.appliedFromQueue ? `${e.appliedFromQueue} applied from the provider events queue` : '',
       ...Object.entries(e.gatewayErrors ?? {}).map(([message, n]) => `gateway log: ${n} × "${message}"`),
     ].filter(Boolean)
     rows.push({

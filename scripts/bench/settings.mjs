@@ -31,6 +31,7 @@ export const SETTINGS = {
     burst: 200,
     burstConcurrency: 50,
     frameioMaxRps: num('BENCH_EVENTS_FRAMEIO_RPS', 0),
+    // A phase's deadline; paced, plus its webhooks ÷ frameioMaxRps (scripts/bench/events.mjs, `settle`).
     deliveryDeadlineS: 60,
     quietS: 10,
     graceS: 2,

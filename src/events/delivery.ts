@@ -154,23 +154,18 @@ function isPacked(body: unknown): body is PackedMessage {
   )
 }
 
+type ProviderEventItem = { message: Message<unknown>; body: ProviderEventMessage }
+
 /**
- * The Worker's `queue` handler for the events queue: provider events (applied, then announced),
- * fan-outs and deliveries, each message on its own. A batch's provider events for one provider run
- * at most its calls-a-second budget (`UPSTREAM_MAX_RPS_<PROVIDER>`) at a time: each then waits for
- * its turn within its deadline instead of a burst of them being refused by the pacing and re-queued.
+ * Provider events (applied, then announced), each message on its own. Those of one provider run at
+ * most its calls-a-second budget (`UPSTREAM_MAX_RPS_<PROVIDER>`) at a time: each then waits for its
+ * turn within its deadline instead of a burst of them being refused by the pacing and re-queued.
  */
-export async function consumeEvents(deps: Deps, batch: MessageBatch<unknown>): Promise<void> {
-  const lookups: BatchLookups = { keys: new Map() }
-  const byProvider = new Map<string, { message: Message<unknown>; body: ProviderEventMessage }[]>()
-  const others: Message<unknown>[] = []
-  for (const message of batch.messages) {
-    const body = message.body
-    if (!isProviderEventMessage(body)) others.push(message)
-    else byProvider.set(body.provider, [...(byProvider.get(body.provider) ?? []), { message, body }])
-  }
+async function applyProviderEvents(deps: Deps, items: readonly ProviderEventItem[]): Promise<void> {
+  const byProvider = new Map<string, ProviderEventItem[]>()
+  for (const item of items) byProvider.set(item.body.provider, [...(byProvider.get(item.body.provider) ?? []), item])
   let lookup: LookupDeps | undefined
-  const applyOne = async ({ message, body }: { message: Message<unknown>; body: ProviderEventMessage }) => {
+  const applyOne = async ({ message, body }: ProviderEventItem) => {
     try {
       lookup ??= deps.lookup?.()
       if (!lookup) throw new Error('no lookup services to apply a provider event with')
@@ -180,21 +175,70 @@ export async function consumeEvents(deps: Deps, batch: MessageBatch<unknown>): P
       message.retry({ delaySeconds: backoffS(message.attempts) })
     }
   }
-  const providerEvents = [...byProvider].map(async ([provider, items]) => {
-    const rps = deps.gateway.config(deps.env).provider(provider)?.maxRps ?? 0
-    const width = rps > 0 ? Math.max(1, Math.floor(rps)) : items.length
-    let next = 0
-    await Promise.all(
-      Array.from({ length: Math.min(width, items.length) }, async () => {
-        while (next < items.length) {
-          const item = items[next++]
-          if (item) await applyOne(item)
-        }
-      }),
-    )
-  })
+  await Promise.all(
+    [...byProvider].map(async ([provider, group]) => {
+      const rps = deps.gateway.config(deps.env).provider(provider)?.maxRps ?? 0
+      const width = rps > 0 ? Math.max(1, Math.floor(rps)) : group.length
+      let next = 0
+      await Promise.all(
+        Array.from({ length: Math.min(width, group.length) }, async () => {
+          while (next < group.length) {
+            const item = group[next++]
+            if (item) await applyOne(item)
+          }
+        }),
+      )
+    }),
+  )
+}
+
+/**
+ * The Worker's `queue` handler for the provider events queue (`PROVIDER_EVENTS_QUEUE`): provider
+ * events, paced per provider (`applyProviderEvents`). A queue of their own, so that a batch of
+ * paced events (seconds long) holds up no fan-out or delivery. The code sends nothing else there;
+ * a fan-out or delivery that arrives anyway (a dead letter replayed to the wrong queue) is moved to
+ * the events queue, anything else is logged and dropped rather than retried forever.
+ */
+export async function consumeProviderEvents(deps: Deps, batch: MessageBatch<unknown>): Promise<void> {
+  const items: ProviderEventItem[] = []
+  const misplaced: Promise<void>[] = []
+  for (const message of batch.messages) {
+    const body = message.body
+    if (isProviderEventMessage(body)) items.push({ message, body })
+    else if (isPacked(body)) misplaced.push(moveToEvents(deps, message, body))
+    else {
+      console.error(JSON.stringify({ level: 'error', message: 'not a provider event: dropped', queue: batch.queue }))
+      message.ack()
+    }
+  }
+  await Promise.all([applyProviderEvents(deps, items), ...misplaced])
+}
+
+async function moveToEvents(deps: Deps, message: Message<unknown>, body: PackedMessage): Promise<void> {
+  try {
+    await deps.env.ASSET_EVENTS.send(body)
+    message.ack()
+  } catch {
+    message.retry({ delaySeconds: backoffS(message.attempts) })
+  }
+}
+
+/**
+ * The Worker's `queue` handler for the events queue: fan-outs and deliveries, each message on its
+ * own. Provider events found here (queued before they had a queue of their own, or by a config
+ * without `PROVIDER_EVENTS`) are applied as on their own queue, paced per provider.
+ */
+export async function consumeEvents(deps: Deps, batch: MessageBatch<unknown>): Promise<void> {
+  const lookups: BatchLookups = { keys: new Map() }
+  const providerEvents: ProviderEventItem[] = []
+  const others: Message<unknown>[] = []
+  for (const message of batch.messages) {
+    const body = message.body
+    if (isProviderEventMessage(body)) providerEvents.push({ message, body })
+    else others.push(message)
+  }
   await Promise.all([
-    ...providerEvents,
+    applyProviderEvents(deps, providerEvents),
     ...others.map(async (message) => {
       const body = message.body
       if (!isPacked(body)) return message.ack() // not ours: dropped rather than retried forever

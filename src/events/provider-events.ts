@@ -6,9 +6,9 @@ import type { LookupDeps } from '../lookup'
 import type { ProviderAdapter, ProviderEvent } from '../providers/types'
 
 /**
- * A provider's webhook event kept on the events queue until it is applied: the asset re-fetched
- * or recorded, and its change announced. (A feed needs none: its cursor stays before an event
- * until that event is applied.)
+ * A provider's webhook event kept on the provider events queue until it is applied: the asset
+ * re-fetched or recorded, and its change announced. (A feed needs none: its cursor stays before an
+ * event until that event is applied.)
  * `id` names this reception (the "applied" mark); `received_at` is when the gateway got it.
  */
 export type ProviderEventMessage = {
@@ -18,6 +18,23 @@ export type ProviderEventMessage = {
   event: ProviderEvent
   received_at: number
   source: 'webhook'
+}
+
+/**
+ * The queue provider events wait on (wrangler.toml): its batches go to `consumeProviderEvents`, every
+ * other queue's to `consumeEvents`, which applies a provider event too (one queued there before this
+ * queue existed, or by a config without it), so a batch sent to the wrong handler is still applied.
+ */
+export const PROVIDER_EVENTS_QUEUE = 'asset-provider-events'
+
+/**
+ * Where provider events are queued: their own queue (`PROVIDER_EVENTS`), so that pacing them holds up
+ * no fan-out or delivery; in a config from before it (no such binding), the events queue, as then.
+ */
+export function providerEventQueue(env: Env): Queue | undefined {
+  const own: Queue | undefined = env.PROVIDER_EVENTS
+  const shared: Queue | undefined = env.ASSET_EVENTS
+  return own ?? shared
 }
 
 /** "Applied by the request's own attempt": in this isolate, and in KV for the consumer elsewhere. */
@@ -118,7 +135,8 @@ export type ProviderEventDeps = { gateway: Gateway; env: Env; lookup: LookupDeps
 /**
  * One queued provider event: acknowledged when the request's own attempt applied it; else applied
  * here (re-fetch, change announced) and acknowledged. A rate limit (the gateway's own pacing or the
- * provider's 429) sends it again after its Retry-After, spread, without spending the retry budget;
+ * provider's 429) sends it again after its Retry-After, spread, without spending the retry budget
+ * (to its own queue: one still on the events queue from before moves there);
  * other failures (5xx, deadline, a broken connection, an event that could not be sent) are retried
  * with `backoffS`, then dead-lettered; failures no retry cures drop it, logged.
  */
@@ -139,10 +157,11 @@ export async function consumeProviderEvent(deps: ProviderEventDeps, message: Mes
       return message.ack()
     }
     const wait = rateLimitedS(err)
-    if (wait !== undefined && Date.now() - body.received_at < RATE_LIMITED_FOR_MS) {
+    const queue = providerEventQueue(deps.env)
+    if (queue && wait !== undefined && Date.now() - body.received_at < RATE_LIMITED_FOR_MS) {
       const delaySeconds = jittered(wait)
       try {
-        await deps.env.ASSET_EVENTS.send(body, { delaySeconds })
+        await queue.send(body, { delaySeconds })
         console.warn(JSON.stringify({ level: 'warn', message: 'provider event rate limited: queued again', ...base, retry_in_s: delaySeconds }))
         return message.ack()
       } catch {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono/tiny'
-import { applyInline, inlineGraceS, providerEventMessages } from '../events/provider-events'
+import { applyInline, inlineGraceS, providerEventMessages, providerEventQueue } from '../events/provider-events'
 import { forgetDelivery, seenBefore } from '../freshness/replay-guard'
 import type { AppEnv } from '../http/app-env'
 import { limitBody } from '../http/body-limit'
@@ -48,11 +48,11 @@ export function webhookRoutes(providers: ProviderRegistry) {
         const type = typeof (body as { type?: unknown }).type === 'string' ? (body as { type: string }).type : undefined
         if (events.length === 0) return c.json({ received: true, ignored: true, type }, 202)
         const requestId = c.get('requestId')
-        // The provider resends only what is not answered 2xx: keep the events on the queue first,
+        // The provider resends only what is not answered 2xx: keep the events on their queue first,
         // then answer (src/events/provider-events.ts). The queued copy waits until this request's
         // own attempt below has had its chance, and is applied (and retried) only if that failed.
         const messages = providerEventMessages(adapter.name, events, 'webhook')
-        const queue: Queue | undefined = c.env.ASSET_EVENTS
+        const queue = providerEventQueue(c.env)
         if (queue) {
           const delaySeconds = inlineGraceS(lookup)
           try {
