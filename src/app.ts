@@ -73,6 +73,13 @@ export function createApp(options: AppOptions) {
   app.use(requestId())
   app.use(services(gateway))
   app.use(accessLog())
+  // Hono's tiny router (the small bundle) also matches `/healthz/` for `/healthz`; the gateway's
+  // paths have no trailing slash, so one is not found, as it was under the strict default router.
+  app.use(async (c, next) => {
+    const { path } = c.req
+    if (path.length > 1 && path.endsWith('/')) return c.notFound()
+    await next()
+  })
 
   if (options.before) app.route('/', options.before)
   app.route('/', meta)

@@ -50,6 +50,14 @@ describe('input checks before any upstream call', () => {
     await expectProblem(await call('/nope/v2/assets/x'), 404, 'not_found')
   })
 
+  it('does not take a path with a trailing slash for the route without one', async () => {
+    for (const path of ['/healthz/', '/openapi.json/', '/admin/cache/', '/links/', `/sync/v2/assets/${SAMPLE.video}/`]) {
+      await expectProblem(await call(path), 404, 'not_found')
+    }
+    expect(sandboxStats.calls('sync')).toBe(0)
+    expect((await call(`/sync/v2/assets/${SAMPLE.video}`)).status).toBe(200)
+  })
+
   it('never echoes an oversized id in full', async () => {
     const long = `asset_${'x'.repeat(5000)}`
     const body = await expectProblem(await call(`/gumnut/api/assets/${long}`), 400, 'invalid_id')
