@@ -20,8 +20,8 @@ export const REDACTED = '[redacted]'
 /** What every string `text` would change beyond configured secrets contains (a superset of its patterns). */
 const MAY_HOLD_CREDENTIAL = /bearer|basic|ae_|https?:\/\/|v\d{1,3}\.[A-Za-z0-9_-]{1,32}\./i
 
-/** A gateway key (`ae_…`), also right after an escape such as `%2F` (no word boundary: over-redacting is harmless). */
-const GATEWAY_KEY = /ae_[A-Za-z0-9_-]{8,}/g
+/** A gateway key (`ae_…`, any case), also right after an escape such as `%2F` (no word boundary: over-redacting is harmless). */
+const GATEWAY_KEY = /ae_[A-Za-z0-9_-]{8,}/gi
 /** A link token (`v2.<kid>.<payload>.<signature>`), wherever it appears. */
 const LINK_TOKEN = /v\d{1,3}\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/g
 /** The token segment of a link path, any case (`/r/…`, `/R/…`). */
