@@ -7,6 +7,7 @@ import { signFrameioWebhook } from '../src/providers/frameio/webhook'
 import { SAMPLE } from '../src/sandbox/samples'
 import { receiver, type TestQueue, TestQueues } from './events-pipeline'
 import { adapterOf, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN, resetState, run, sandboxStats, UPSTREAM, worldWorker } from './helpers'
+import { expectWarnings } from './setup/leak-scan'
 
 /**
  * Provider events are kept until applied (docs/events.md, "Durable provider events"): a webhook
@@ -14,6 +15,9 @@ import { adapterOf, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN
  */
 
 beforeEach(resetState)
+// Every test here fails a provider, a queue or a re-fetch on purpose: the gateway's warn lines
+// about it are expected (captured and leak-scanned, not printed).
+beforeEach(expectWarnings)
 
 let queues: TestQueues
 beforeEach(() => {

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers'
-import { afterAll, expect } from 'vitest'
+import { afterAll, beforeEach, expect } from 'vitest'
 
 /**
  * Runs around every test file: captures every log line the Worker writes and every response the
@@ -9,12 +9,27 @@ import { afterAll, expect } from 'vitest'
 type Captured = { logs: string[]; responses: string[] }
 const captured: Captured = ((globalThis as { __leakScan?: Captured }).__leakScan ??= { logs: [], responses: [] })
 
+/** Warn and error lines are printed (a passing run prints none), unless a test causes them on purpose. */
+let printWarnings = true
+beforeEach(() => {
+  printWarnings = true
+})
+
+/**
+ * For a test that makes the gateway warn on purpose (a provider failing, a queue refusing): its
+ * warn and error lines are still captured and scanned for leaks, and readable in `captured.logs`,
+ * but not printed, so a passing `npm test` stays quiet. Call it in the test or its `beforeEach`.
+ */
+export function expectWarnings(): void {
+  printWarnings = false
+}
+
 for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const original = console[level].bind(console)
   console[level] = (...args: unknown[]) => {
     const line = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')
     captured.logs.push(line)
-    if (level === 'error' || level === 'warn') original(line.length > 400 ? `${line.slice(0, 400)}… (${line.length} chars)` : line)
+    if (printWarnings && (level === 'error' || level === 'warn')) original(line.length > 400 ? `${line.slice(0, 400)}… (${line.length} chars)` : line)
   }
 }
 
