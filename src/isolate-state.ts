@@ -31,7 +31,7 @@ export class IsolateState {
   /** Webhook deliveries seen, by replay key, until when. */
   readonly deliveries = new Lru<string, number>({ max: 50_000 })
   /** Assets recently noted as pending, by cache key, until when (spares KV writes). */
-  readonly pendingNotes = new Map<string, number>()
+  readonly pendingNotes = new Lru<string, number>({ max: 10_000 })
   /** Access-log lines waiting for their batch. */
   readonly log = new LogBuffer()
   private memory: { limits: MemoryLimits; signature: string; tier: MemoryTier | undefined } | undefined

@@ -6,7 +6,20 @@ import { pollFeed } from '../src/freshness/cron'
 import { signFrameioWebhook } from '../src/providers/frameio/webhook'
 import { SAMPLE } from '../src/sandbox/samples'
 import { receiver, type TestQueue, TestQueues } from './events-pipeline'
-import { adapterOf, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN, resetState, run, sandboxStats, UPSTREAM, worldWorker } from './helpers'
+import {
+  adapterOf,
+  currentSandbox,
+  DEV_KEY,
+  expectProblem,
+  freshIsolate,
+  gumnutRecord,
+  ORIGIN,
+  resetState,
+  run,
+  sandboxStats,
+  UPSTREAM,
+  worldWorker,
+} from './helpers'
 import { expectWarnings } from './setup/leak-scan'
 
 /**
@@ -342,18 +355,7 @@ describe("Gumnut's feed", () => {
       if (url.pathname === '/api/events') return Response.json({ data: url.searchParams.get('after_cursor') ? [] : events, has_more: false })
       if (down) return Response.json({ detail: 'down' }, { status: 500 })
       const id = url.pathname.split('/').pop() ?? ''
-      return Response.json({
-        id,
-        created_at: 'x',
-        updated_at: 'x',
-        current_version_id: 'v',
-        kind: 'original',
-        original_file_name: 'a.jpg',
-        mime_type: 'image/jpeg',
-        thumbhash: 'x',
-        asset_urls: {},
-        description,
-      })
+      return Response.json(gumnutRecord(id, { description }))
     }
     const patch = { GUMNUT_BASE_URL: UPSTREAM } as Partial<Env>
     expect((await api('/gumnut/api/assets/asset_one', {}, patch, upstream)).status).toBe(200) // cached: "first"

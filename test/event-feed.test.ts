@@ -7,7 +7,7 @@ import { lookupDeps } from '../src/http/services'
 import { GUMNUT_CURSOR_KEY } from '../src/providers/gumnut/feed'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
-import { adapterOf, call, callApp, resetState, sandboxStats, UPSTREAM, worldWorker } from './helpers'
+import { adapterOf, call, callApp, gumnutRecord, resetState, sandboxStats, UPSTREAM, worldWorker } from './helpers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
@@ -93,17 +93,7 @@ describe("Gumnut's event feed", () => {
       const id = url.pathname.split('/').pop() ?? ''
       fetched.push(id)
       if (id === 'asset_two' && providerDown) return Response.json({ detail: 'down' }, { status: 500 })
-      return Response.json({
-        id,
-        created_at: 'x',
-        updated_at: 'x',
-        current_version_id: 'v',
-        kind: 'original',
-        original_file_name: 'a.jpg',
-        mime_type: 'image/jpeg',
-        thumbhash: 'x',
-        asset_urls: {},
-      })
+      return Response.json(gumnutRecord(id))
     }
     const { deps } = cronDeps({ GUMNUT_BASE_URL: UPSTREAM }, upstream)
     await expect(pollGumnutEvents(deps)).rejects.toThrow()

@@ -6,7 +6,7 @@ import { signFrameioWebhook } from '../src/providers/frameio/webhook'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
 import { receiver, TestQueues } from './events-pipeline'
-import { adapterOf, createKey, currentSandbox, DEV_KEY, expectProblem, freshIsolate, ORIGIN, resetState, run } from './helpers'
+import { adapterOf, createKey, currentSandbox, DEV_KEY, expectProblem, freshIsolate, gumnutRecord, ORIGIN, resetState, run } from './helpers'
 
 beforeEach(resetState)
 afterEach(() => vi.useRealTimers())
@@ -261,18 +261,7 @@ describe('delivery: retries, dead letters, the log', () => {
     const { deps } = queues.cronDeps()
     const adapter = adapterOf('gumnut')
     const entry = (id: string, edit: number) => {
-      const body = JSON.stringify({
-        id,
-        created_at: 'x',
-        updated_at: 'x',
-        current_version_id: 'v',
-        kind: 'original',
-        original_file_name: 'a.jpg',
-        mime_type: 'image/jpeg',
-        thumbhash: 'x',
-        asset_urls: {},
-        description: `edit ${edit}`,
-      })
+      const body = JSON.stringify(gumnutRecord(id, { description: `edit ${edit}` }))
       return {
         v: 1,
         kind: 'record',

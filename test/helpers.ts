@@ -221,6 +221,22 @@ export function syncRecord(id: string, name: string, lifetimeS = 3600): Response
   return Response.json({ id, createdAt: '2024-01-15T09:30:00Z', updatedAt: '2024-01-15T09:30:00Z', type: 'VIDEO', visibility: 'USER', name, url })
 }
 
+/** A small Gumnut asset record for a fake Gumnut to answer with, plus `extra` fields. */
+export function gumnutRecord(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    created_at: 'x',
+    updated_at: 'x',
+    current_version_id: 'v',
+    kind: 'original',
+    original_file_name: 'a.jpg',
+    mime_type: 'image/jpeg',
+    thumbhash: 'x',
+    asset_urls: {},
+    ...extra,
+  }
+}
+
 /** The adapter of a built-in provider. */
 export function adapterOf(name: string): ProviderAdapter {
   const adapter = PROVIDERS.get(name)

@@ -156,19 +156,12 @@ export class TieredCache {
       .then(async (loaded) => {
         if (!this.deps.coalescer.isCurrent(key, generation)) return loaded // invalidated meanwhile: keep nothing
         landing.set(key, loaded)
-        // The tiers are written once the answer has gone out: started at once, their first steps
-        // (serialising the entry, local Cache API and KV work under wrangler dev) ran before the
-        // client got its answer, about 9 ms of a miss in `npm run bench`. Until then the entry is
-        // in `landing`, where a lookup of the same key finds it.
         const { entry } = loaded
         const keep = entry.staleIfErrorUntil > entry.storedAt // media URLs about to expire: serve, don't keep
         if (keep) this.deps.memory?.set(key, entry, entry.storedAt)
-        const stored = awaitWrites || !keep ? Promise.resolve() : afterAnswer()
-        const writes = stored
-          .then(() => (keep ? this.store(key, entry, kvSeen, loaded.joined) : undefined))
-          .finally(() => {
-            if (landing.get(key) === loaded) landing.delete(key)
-          })
+        const writes = (keep ? this.storeShared(key, entry, kvSeen, loaded.joined, awaitWrites) : Promise.resolve()).finally(() => {
+          if (landing.get(key) === loaded) landing.delete(key)
+        })
         if (awaitWrites) await writes
         else this.deps.waitUntil(writes)
         return loaded
@@ -181,6 +174,16 @@ export class TieredCache {
     // Other requests may be waiting on this call: it must finish even if this client goes away.
     this.deps.waitUntil(running.catch(() => {}))
     return running
+  }
+
+  /**
+   * The Cache API and KV copies of a loaded entry: now when the caller waits for them, else once the
+   * answer has gone out. Started at once, their first steps (serialising the entry, local Cache API
+   * and KV work under wrangler dev) ran before the client got its answer, about 9 ms of a miss in
+   * `npm run bench`. Until they are written the entry is in `landing`, where a lookup finds it.
+   */
+  private storeShared(key: string, entry: CacheEntry, kvSeen: Promise<CacheEntry | undefined>, joined: boolean | undefined, now: boolean): Promise<void> {
+    return now ? this.store(key, entry, kvSeen, joined) : afterAnswer().then(() => this.store(key, entry, kvSeen, joined))
   }
 
   /**

@@ -6,7 +6,7 @@ import type { PackedMessage } from './emit'
 import { consumeProviderEvent, isProviderEventMessage, type ProviderEventMessage } from './provider-events'
 import { activeSecrets, signatureHeaders } from './signing'
 import { getEvent, getSubscription, listSubscriptionMetas, putAttempt, putEvent } from './store'
-import type { AssetEvent, AssetEventType, DeliveryAttempt, StoredSubscription, SubscriptionMeta } from './types'
+import { type AssetEvent, type AssetEventType, type DeliveryAttempt, QUEUE_MAX_DELAY_S, type StoredSubscription, type SubscriptionMeta } from './types'
 
 /** Attempts per delivery, the first included: keep in step with `max_retries` (+1) in wrangler.toml. */
 export const MAX_ATTEMPTS = 9
@@ -14,12 +14,10 @@ export const MAX_ATTEMPTS = 9
 export const ATTEMPT_TIMEOUT_MS = 10_000
 /** Bytes of the receiver's answer kept in the delivery log. */
 const ANSWER_BYTES = 1024
-/** Queues delays a message at most 12 hours. */
-const MAX_DELAY_S = 43_200
 
 /** Seconds to wait after failed attempt `attempt` (1-based): 30 s × 3ⁿ⁻¹, at most 12 h; 8 waits ≈ 21 h. */
 export function backoffS(attempt: number): number {
-  return Math.min(30 * 3 ** Math.max(0, attempt - 1), MAX_DELAY_S)
+  return Math.min(30 * 3 ** Math.max(0, attempt - 1), QUEUE_MAX_DELAY_S)
 }
 
 /** `lookup`: the lookup services, for provider events (made on first use, once per batch). */
@@ -163,7 +161,11 @@ type ProviderEventItem = { message: Message<unknown>; body: ProviderEventMessage
  */
 async function applyProviderEvents(deps: Deps, items: readonly ProviderEventItem[]): Promise<void> {
   const byProvider = new Map<string, ProviderEventItem[]>()
-  for (const item of items) byProvider.set(item.body.provider, [...(byProvider.get(item.body.provider) ?? []), item])
+  for (const item of items) {
+    const group = byProvider.get(item.body.provider)
+    if (group) group.push(item)
+    else byProvider.set(item.body.provider, [item])
+  }
   let lookup: LookupDeps | undefined
   const applyOne = async ({ message, body }: ProviderEventItem) => {
     try {

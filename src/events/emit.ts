@@ -1,4 +1,5 @@
 import type { CacheEntry } from '../cache/entry'
+import { toHex } from '../hex'
 import type { IsolateState } from '../isolate-state'
 import type { AssetState, LookupKey, ProviderAdapter, ProviderRegistry } from '../providers/types'
 import { putEvent, SEEN_PREFIX } from './store'
@@ -11,8 +12,7 @@ export const INLINE_EVENT_BYTES = 100_000
 
 /** A new event id: `evt_` + time-ordered hex + randomness. */
 export function newEventId(now = Date.now()): string {
-  const random = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')
-  return `evt_${now.toString(16).padStart(12, '0')}${random}`
+  return `evt_${now.toString(16).padStart(12, '0')}${toHex(crypto.getRandomValues(new Uint8Array(8)))}`
 }
 
 /**
@@ -32,7 +32,7 @@ export async function contentTag(adapter: ProviderAdapter, entry: CacheEntry): P
     return entry.etag
   }
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)))
-  return [...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('')
+  return toHex(digest.slice(0, 16))
 }
 
 /** The type of the event a change from `previous` to `next` is (`same`: they say the same), or undefined when it is none. */

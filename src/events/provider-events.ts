@@ -1,9 +1,11 @@
+import { Lru } from '../cache/lru'
 import { applyAssetEvent } from '../freshness/apply-event'
 import type { Gateway } from '../http/app-env'
 import { ApiError } from '../http/errors'
 import type { IsolateState } from '../isolate-state'
 import type { LookupDeps } from '../lookup'
 import type { ProviderAdapter, ProviderEvent } from '../providers/types'
+import { QUEUE_MAX_DELAY_S } from './types'
 
 /**
  * A provider's webhook event kept on the provider events queue until it is applied: the asset
@@ -42,8 +44,6 @@ const APPLIED_PREFIX = 'pev-applied:'
 const APPLIED_TTL_S = 3600
 /** A rate-limited provider event waits for its slot without spending its retry budget, for this long after it arrived. */
 const RATE_LIMITED_FOR_MS = 24 * 3600_000
-/** Queues delays a message at most 12 hours. */
-const MAX_DELAY_S = 43_200
 /** Failures that no retry cures: the event is dropped (and logged). */
 const PERMANENT = new Set(['upstream_rejected', 'provider_not_configured', 'invalid_id', 'invalid_query', 'unknown_query_parameter'])
 
@@ -76,14 +76,12 @@ export function inlineGraceS(deps: LookupDeps): number {
   return Math.ceil(deps.config.upstreamTimeoutMs / 1000) + 2
 }
 
-function appliedMarks(isolate: IsolateState): Map<string, number> {
-  return isolate.slot('provider-events:applied', () => new Map<string, number>())
+function appliedMarks(isolate: IsolateState): Lru<string, number> {
+  return isolate.slot('provider-events:applied', () => new Lru<string, number>({ max: 10_000 }))
 }
 
 async function markApplied(kv: KVNamespace, isolate: IsolateState, id: string): Promise<void> {
-  const marks = appliedMarks(isolate)
-  if (marks.size > 10_000) marks.clear()
-  marks.set(id, Date.now() + APPLIED_TTL_S * 1000)
+  appliedMarks(isolate).set(id, Date.now() + APPLIED_TTL_S * 1000)
   // Without the KV mark the consumer applies it again: one more upstream call, the same event (deduplicated).
   await kv.put(APPLIED_PREFIX + id, '1', { expirationTtl: APPLIED_TTL_S }).catch(() => {})
 }
@@ -127,7 +125,7 @@ function rateLimitedS(err: unknown): number | undefined {
 
 /** A wait spread by up to half again, so a burst rate-limited together does not come back together. */
 function jittered(seconds: number): number {
-  return Math.min(MAX_DELAY_S, Math.ceil(seconds * (1 + Math.random() / 2)))
+  return Math.min(QUEUE_MAX_DELAY_S, Math.ceil(seconds * (1 + Math.random() / 2)))
 }
 
 export type ProviderEventDeps = { gateway: Gateway; env: Env; lookup: LookupDeps; maxAttempts: number; backoffS: (attempt: number) => number }

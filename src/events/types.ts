@@ -1,5 +1,8 @@
 import type { AssetState } from '../providers/types'
 
+/** Queues delays a message (`delaySeconds`) at most 12 hours. */
+export const QUEUE_MAX_DELAY_S = 43_200
+
 /** The asset event types a subscription may ask for. */
 export const ASSET_EVENT_TYPES = ['asset.ready', 'asset.updated', 'asset.deleted'] as const
 export type AssetEventType = (typeof ASSET_EVENT_TYPES)[number]

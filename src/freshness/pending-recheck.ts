@@ -12,6 +12,5 @@ export async function notePending({ kv, isolate }: Pick<Upstream, 'kv' | 'isolat
   const notes = isolate.pendingNotes
   if ((notes.get(key.cacheKey) ?? 0) > now) return
   notes.set(key.cacheKey, now + NOTE_EVERY_MS)
-  if (notes.size > 10_000) notes.clear()
   await kv.put(RECHECK_PREFIX + key.cacheKey, JSON.stringify({ provider: key.provider, ids: key.ids }), { expirationTtl: RECHECK_TTL_S }).catch(() => {})
 }

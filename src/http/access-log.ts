@@ -59,9 +59,14 @@ export type AccessRecord = {
   redactedPath?: string
 }
 
+/** The path and query of a request URL. */
+export function pathAndQuery(url: string): string {
+  return url.slice(url.indexOf('/', url.indexOf('//') + 2))
+}
+
 /** The request's path and query as the log may show it: credentials, tokens and signed-URL secrets redacted. */
 export function redactedPathOf(redactor: Redactor, env: object, url: string): string {
-  return redactor.text(redactor.url(url.slice(url.indexOf('/', url.indexOf('//') + 2))), env)
+  return redactor.text(redactor.url(pathAndQuery(url)), env)
 }
 
 /** Writes the access-log line of one request (and its metrics data point, for the routes that ask for one). */

@@ -1,4 +1,5 @@
 import { createMiddleware } from 'hono/factory'
+import { toHex } from '../hex'
 import type { AppEnv, Services } from './app-env'
 import { ApiError } from './errors'
 
@@ -18,7 +19,7 @@ const MAX_KEY_CHARS = 256
 /** Hex SHA-256 of a gateway key: the only form in which keys are stored. */
 export async function digestKey(key: string): Promise<string> {
   const bytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key))
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('')
+  return toHex(new Uint8Array(bytes))
 }
 
 /** The key from `Authorization: Bearer …`, else from `x-api-key` (also beside another `Authorization` scheme). */

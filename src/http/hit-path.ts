@@ -2,7 +2,7 @@ import { parseDirectives } from '../cache/directives'
 import { memoryHit } from '../cache/tiered-cache'
 import type { IsolateState } from '../isolate-state'
 import type { LookupKey, ProviderAdapter } from '../providers/types'
-import { redactedPathOf, writeAccessLog } from './access-log'
+import { pathAndQuery, redactedPathOf, writeAccessLog } from './access-log'
 import type { Gateway } from './app-env'
 import { hasProviderScope, presentedKey } from './auth'
 import { cacheHeaders, matchesEtag } from './cache-headers'
@@ -16,11 +16,6 @@ import { SECURITY_HEADERS } from './security-headers'
  * shows it, for the env it was redacted with.
  */
 export type KnownLookup = { adapter: ProviderAdapter; key: LookupKey; redacted?: { env: object; path: string } }
-
-/** The path and query of a request URL (what `KnownLookup`s are filed under). */
-export function pathAndQuery(url: string): string {
-  return url.slice(url.indexOf('/', url.indexOf('//') + 2))
-}
 
 /** Files a lookup the full path parsed, for the hit path to find (never an uncached one). */
 export function rememberLookup(isolate: IsolateState, url: string, adapter: ProviderAdapter, key: LookupKey): void {

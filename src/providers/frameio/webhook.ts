@@ -1,3 +1,4 @@
+import { toHex } from '../../hex'
 import { ApiError } from '../../http/errors'
 import { isObject } from '../record'
 import type { EventEffect, WebhookSource } from '../types'
@@ -90,6 +91,5 @@ export const frameioWebhook: WebhookSource = {
 export async function signFrameioWebhook(secret: string, body: string, timestamp: number): Promise<Record<string, string>> {
   const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
   const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(`v0:${timestamp}:${body}`)))
-  const hex = [...mac].map((b) => b.toString(16).padStart(2, '0')).join('')
-  return { 'x-frameio-request-timestamp': String(timestamp), 'x-frameio-signature': `v0=${hex}`, 'content-type': 'application/json' }
+  return { 'x-frameio-request-timestamp': String(timestamp), 'x-frameio-signature': `v0=${toHex(mac)}`, 'content-type': 'application/json' }
 }
