@@ -1,3 +1,4 @@
+import { encodeBase64url } from '../encoding'
 import type { AssetState } from '../providers/types'
 
 /**
@@ -34,8 +35,7 @@ const encoder = new TextEncoder()
 /** A strong ETag over the body bytes (SHA-256, base64url, 128 bits). */
 export async function strongEtag(body: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(body)))
-  const b64 = btoa(String.fromCharCode(...digest.slice(0, 16)))
-  return `"${b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}"`
+  return `"${encodeBase64url(digest.slice(0, 16))}"`
 }
 
 /** Rough bytes an entry holds in memory, for the memory tier's byte bound. */

@@ -1,3 +1,5 @@
+import { Lru } from '../cache/lru'
+import { encodeBase64url } from '../encoding'
 import { ApiError } from '../http/errors'
 import type { IsolateState } from '../isolate-state'
 import type { ProviderGate } from './gate'
@@ -44,20 +46,20 @@ class SlotPool {
 }
 
 /** Per isolate: slot pools by gate name, and when a fallback was last logged per provider. */
-type GateMemo = { pools: Map<string, SlotPool>; loggedAt: Map<string, number>; accounts: Map<string, Promise<string>> }
-const memoOf = (isolate: IsolateState) => isolate.slot<GateMemo>('coordinator:gate', () => ({ pools: new Map(), loggedAt: new Map(), accounts: new Map() }))
+type GateMemo = { pools: Map<string, SlotPool>; loggedAt: Map<string, number>; accounts: Lru<string, Promise<string>> }
+const memoOf = (isolate: IsolateState) =>
+  isolate.slot<GateMemo>('coordinator:gate', () => ({
+    pools: new Map(),
+    loggedAt: new Map(),
+    accounts: new Lru({ max: 64 }),
+  }))
 
 /** A short, non-reversible name for the account a credential belongs to (never the credential). */
 export function accountOf(isolate: IsolateState, credential: string): Promise<string> {
   const { accounts } = memoOf(isolate)
   let account = accounts.get(credential)
   if (!account) {
-    account = crypto.subtle.digest('SHA-256', new TextEncoder().encode(credential)).then((digest) =>
-      btoa(String.fromCharCode(...new Uint8Array(digest).slice(0, 9)))
-        .replace(/\+/g, '-')
-        .replace(/\//g, '_'),
-    )
-    if (accounts.size >= 64) accounts.clear()
+    account = crypto.subtle.digest('SHA-256', new TextEncoder().encode(credential)).then((digest) => encodeBase64url(new Uint8Array(digest).slice(0, 9)))
     accounts.set(credential, account)
   }
   return account

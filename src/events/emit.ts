@@ -1,5 +1,5 @@
 import type { CacheEntry } from '../cache/entry'
-import { toHex } from '../hex'
+import { toHex } from '../encoding'
 import type { IsolateState } from '../isolate-state'
 import type { AssetState, LookupKey, ProviderAdapter, ProviderRegistry } from '../providers/types'
 import { putEvent, SEEN_PREFIX } from './store'

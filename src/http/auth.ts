@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory'
-import { toHex } from '../hex'
+import { toHex } from '../encoding'
 import type { AppEnv, Services } from './app-env'
 import { ApiError } from './errors'
 

@@ -1,5 +1,5 @@
+import { decodeBase64url, encodeBase64url } from '../encoding'
 import { ApiError } from '../http/errors'
-import { decodeBase64url, encodeBase64url } from './base64url'
 
 /**
  * Signed link tokens: `v2.<kid>.<payload>.<signature>`.

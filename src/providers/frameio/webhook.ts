@@ -1,4 +1,4 @@
-import { toHex } from '../../hex'
+import { toHex } from '../../encoding'
 import { ApiError } from '../../http/errors'
 import { isObject } from '../record'
 import type { EventEffect, WebhookSource } from '../types'

@@ -1,3 +1,5 @@
+/** Byte encodings the gateway writes: base64url (link tokens, ETags, account names) and hex (digests, ids, signatures). */
+
 /** Unpadded base64url (RFC 4648 §5) of raw bytes. */
 export function encodeBase64url(bytes: Uint8Array): string {
   let binary = ''
@@ -25,4 +27,9 @@ export function decodeBase64url(text: string): Uint8Array | undefined {
   }
   const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
   return encodeBase64url(bytes) === text ? bytes : undefined
+}
+
+/** Bytes as lower-case hex, two digits each (key digests, signatures, ids). */
+export function toHex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')
 }
