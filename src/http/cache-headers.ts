@@ -65,6 +65,17 @@ export function cacheHeaders(outcome: CacheOutcome, now: number, body = false): 
   return headers
 }
 
+/**
+ * The answer for a cached record: its body as the provider sent it (or a 304 when `If-None-Match`
+ * names its ETag), with the cache's headers and `extra` (the hit path's security headers and request id).
+ */
+export function assetResponse(outcome: CacheOutcome, ifNoneMatch: string | null | undefined, now: number, extra?: Readonly<Record<string, string>>): Response {
+  const notModified = matchesEtag(ifNoneMatch, outcome.entry.etag)
+  const headers = cacheHeaders(outcome, now, !notModified)
+  if (extra) Object.assign(headers, extra)
+  return notModified ? new Response(null, { status: 304, headers }) : new Response(outcome.entry.body, { status: 200, headers })
+}
+
 /** True when `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for this header). */
 export function matchesEtag(ifNoneMatch: string | null | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false

@@ -5,7 +5,7 @@ import type { LookupKey, ProviderAdapter } from '../providers/types'
 import { pathAndQuery, redactedPathOf, writeAccessLog } from './access-log'
 import type { Gateway } from './app-env'
 import { hasProviderScope, presentedKey } from './auth'
-import { cacheHeaders, matchesEtag } from './cache-headers'
+import { assetResponse } from './cache-headers'
 import { requestIdOf } from './request-id'
 import { SECURITY_HEADERS } from './security-headers'
 
@@ -50,11 +50,7 @@ export function hitPath(gateway: Gateway, request: Request, env: Env, ctx: Execu
   if (outcome?.entry.kind !== 'record') return undefined
 
   const id = requestIdOf(headers.get('x-request-id'))
-  const notModified = matchesEtag(headers.get('if-none-match'), outcome.entry.etag)
-  const answer = cacheHeaders(outcome, now, !notModified) as Record<string, string>
-  Object.assign(answer, SECURITY_HEADERS)
-  answer['x-request-id'] = id
-  const response = new Response(notModified ? null : outcome.entry.body, { status: notModified ? 304 : 200, headers: answer })
+  const response = assetResponse(outcome, headers.get('if-none-match'), now, { ...SECURITY_HEADERS, 'x-request-id': id })
   if (known.redacted?.env !== env) known.redacted = { env, path: redactedPathOf(gateway.redactor, env, url) }
   writeAccessLog(gateway, config, env, (p) => ctx.waitUntil(p), {
     requestId: id,

@@ -1,21 +1,14 @@
 import { Hono } from 'hono/tiny'
 import { parseDirectives } from '../cache/directives'
-import { type CacheOutcome, memoryHit } from '../cache/tiered-cache'
+import { memoryHit } from '../cache/tiered-cache'
 import type { AppEnv } from '../http/app-env'
 import { gatewayAuth, requireProviderScope } from '../http/auth'
-import { cacheHeaders, matchesEtag } from '../http/cache-headers'
+import { assetResponse } from '../http/cache-headers'
 import { ApiError } from '../http/errors'
 import { rememberLookup } from '../http/hit-path'
 import { lookupAsset, notFoundError, requireConfigured } from '../lookup'
 import { tierOf } from '../metrics/metrics'
 import type { ProviderRegistry } from '../providers/types'
-
-/** The answer for a cached record: its body as the provider sent it, plus the cache's headers. */
-function assetResponse(outcome: CacheOutcome, ifNoneMatch: string | undefined): Response {
-  const now = Date.now()
-  if (matchesEtag(ifNoneMatch, outcome.entry.etag)) return new Response(null, { status: 304, headers: cacheHeaders(outcome, now) })
-  return new Response(outcome.entry.body, { status: 200, headers: cacheHeaders(outcome, now, true) })
-}
 
 /** The query of a request without one: shared, as adapters only read the query they parse. */
 const NO_QUERY = new URLSearchParams()
@@ -64,7 +57,7 @@ export function lookupRoutes(providers: ProviderRegistry) {
         c.get('log').tier = tierOf(outcome.served)
         if (outcome.entry.kind === 'not_found') throw notFoundError(adapter, outcome)
         c.get('log').bytes = outcome.entry.body.length
-        return assetResponse(outcome, c.req.header('if-none-match'))
+        return assetResponse(outcome, c.req.header('if-none-match'), Date.now())
       } catch (err) {
         // What the provider answered reaches the client as the provider answered it (SDKs parse it).
         if (!(err instanceof ApiError) || !err.answer) throw err
