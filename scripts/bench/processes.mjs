@@ -35,7 +35,7 @@ function statFields(pid) {
   return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), f: stat.slice(stat.lastIndexOf(')') + 2).split(' ') }
 }
 
-function processTable() {
+export function processTable() {
   const table = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
@@ -154,7 +154,7 @@ export function workerdRssKiB(child) {
   return out
 }
 
-const USER_HZ = 100 // clock ticks per second in /proc (Linux)
+export const USER_HZ = 100 // clock ticks per second in /proc (Linux)
 
 /**
  * CPU time (ms, user + system) used so far by one wrangler and everything below it (both
