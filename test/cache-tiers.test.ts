@@ -6,7 +6,7 @@ import { NO_DIRECTIVES } from '../src/cache/directives'
 import type { CacheEntry } from '../src/cache/entry'
 import { MemoryTier } from '../src/cache/memory-tier'
 import type { Store } from '../src/cache/stores'
-import { type Loaded, TieredCache } from '../src/cache/tiered-cache'
+import { type Loaded, SHARED_WRITE_DELAY_MS, TieredCache } from '../src/cache/tiered-cache'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
 import { SAMPLE } from '../src/sandbox/samples'
 import {
@@ -320,6 +320,54 @@ describe('coalescing', () => {
     expect(kv.held.get(key)?.body).toBe('new')
     const again = await cache.refresh(key, async () => entry('third'), Promise.resolve(undefined))
     expect(again.entry.body).not.toBe('old')
+  })
+
+  it('writes a miss to the shared tiers SHARED_WRITE_DELAY_MS after its answer, and answers the gap from the landed copy', async () => {
+    const held = { edge: new Map<string, CacheEntry>(), kv: new Map<string, CacheEntry>() }
+    const tier = (name: 'edge' | 'kv'): Store => ({
+      name,
+      get: async (k) => held[name].get(k),
+      put: async (k, e) => void held[name].set(k, e),
+      delete: async (k) => void held[name].delete(k),
+      keys: async () => [],
+    })
+    const pending: Promise<unknown>[] = []
+    // No memory tier: between the answer and the writes, only the coalescer's landed copy holds the entry.
+    const cache = new TieredCache({
+      memory: undefined,
+      stores: [tier('edge'), tier('kv')],
+      coalescer: new Coalescer(),
+      waitUntil: (p) => pending.push(p),
+      staleStatus: () => undefined,
+    })
+    const now = Date.now()
+    let calls = 0
+    const load = async (): Promise<Loaded> => {
+      calls++
+      const e = {
+        v: 1,
+        kind: 'record',
+        body: '{}',
+        etag: '"e"',
+        state: 'ready',
+        storedAt: now,
+        freshUntil: now + 60_000,
+        staleUntil: now + 120_000,
+        staleIfErrorUntil: now + 180_000,
+      } as const
+      return { entry: e, headers: {} }
+    }
+    const key = 'sync/22222222-2222-4222-8222-222222222222'
+    expect((await cache.get(key, load, NO_DIRECTIVES)).served).toEqual({ kind: 'fetched', fwd: 'miss' })
+    // A timer due sooner than the writes' fires first: the answer is out, nothing is written yet.
+    await new Promise((r) => setTimeout(r, Math.floor(SHARED_WRITE_DELAY_MS / 5)))
+    expect([held.edge.has(key), held.kv.has(key)]).toEqual([false, false])
+    expect((await cache.get(key, load, NO_DIRECTIVES)).served).toEqual({ kind: 'fetched', fwd: 'miss' }) // the landed copy
+    expect(calls).toBe(1)
+    await Promise.allSettled(pending)
+    expect([held.edge.has(key), held.kv.has(key)]).toEqual([true, true])
+    expect((await cache.get(key, load, NO_DIRECTIVES)).served).toEqual({ kind: 'hit', tier: 'edge' })
+    expect(calls).toBe(1)
   })
 
   it('shares an upstream failure with every joined caller, and caches none of it', async () => {

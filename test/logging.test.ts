@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createRedactor } from '../src/http/redact'
 import { PROVIDERS } from '../src/providers'
 import { GUMNUT_SAMPLE } from '../src/providers/gumnut/sandbox'
@@ -90,11 +90,18 @@ describe('production logging', () => {
 })
 
 describe('log batching (dev entry)', () => {
-  it('writes up to LOG_BATCH_LINES lines per console.log call', async () => {
+  it('writes up to LOG_BATCH_LINES lines per console.info call', async () => {
     const before = captured.logs.length
+    const info = vi.spyOn(console, 'info')
+    const log = vi.spyOn(console, 'log')
     await Promise.all(Array.from({ length: 7 }, () => callApp(`/sync/v2/assets/${SAMPLE.video}`, { env: { LOG_BATCH_LINES: '3', LOG_FLUSH_MS: '50' } })))
     const batches = captured.logs.slice(before).filter((b) => b.includes('"route"'))
     expect(batches.map((b) => b.split('\n').length)).toEqual([3, 3, 1])
+    // Info level: wrangler prints it as it is, where a `log`-level batch goes through its source mapper.
+    expect(info.mock.calls.map(([batch]) => String(batch)).filter((b) => b.includes('"route"'))).toEqual(batches)
+    expect(log.mock.calls.filter(([line]) => String(line).includes('"route"'))).toEqual([])
+    info.mockRestore()
+    log.mockRestore()
   })
 })
 

@@ -2,17 +2,20 @@ export type LogSinkSettings = { batchLines: number; flushMs: number }
 
 /**
  * Development only (the dev entry's `batchLogs`); production logs one line per `console.log`.
- * Writes log lines in batches: one `console.log` per `batchLines` lines or per `flushMs`, whichever
- * comes first. Each line stays one JSON object carrying its request id; batching only spares the
- * per-call cost of `console.log` (under `wrangler dev` every call crosses the DevTools inspector,
- * which alone halved cache-hit throughput in `npm run bench`). One per isolate (`IsolateState`).
+ * Writes log lines in batches: one `console.info` per `batchLines` lines or per `flushMs`, whichever
+ * comes first. Each line stays one JSON object carrying its request id and level; batching only
+ * spares the per-call cost of a console call (under `wrangler dev` every call crosses the DevTools
+ * inspector, which alone halved cache-hit throughput in `npm run bench`). `console.info`, not
+ * `console.log`: wrangler runs every `log`-level message through its stack-trace source mapper (a
+ * regular expression over the whole batch) and prints `info` as it is, which took its process from
+ * 45-70 to 34-40 µs of CPU per cache hit (`scripts/bench/cpu-split.mjs`). One per isolate (`IsolateState`).
  */
 export class LogBuffer {
   private readonly lines: string[] = []
   private timerPending = false
 
   private flush(): void {
-    if (this.lines.length > 0) console.log(this.lines.splice(0).join('\n'))
+    if (this.lines.length > 0) console.info(this.lines.splice(0).join('\n'))
   }
 
   /** Queues one line; `waitUntil` keeps the isolate alive until the timed flush has run. */
