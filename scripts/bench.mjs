@@ -90,7 +90,7 @@ async function measure({ want, gatewayConfig }, results) {
     results.hit = await hitSection(t, hitId)
     const h = results.hit
     console.log(
-      `  memory ${h.memory.ratio}, peer ${h.peer.ratio}, Cache API ${h.edge.ratio} (floor ${h.cacheApiFloor.ratio}) of bare Hono; memory ${h.memoryVsPeer.ratio} of the peer; memory ${h.memoryVsPlain.ratio} of bare Hono without the assets routing`,
+      `  memory ${h.memory.ratio}, peer ${h.peer.ratio}, Cache API ${h.edge.ratio} (floor ${h.cacheApiFloor.ratio}) of bare Hono; memory ${h.memoryVsPeer.ratio} of the peer; memory ${h.memoryVsPlain.ratio} of bare Hono without the assets routing; bare Hono with a hit's headers ${h.headers.ratio} of itself, memory ${h.memoryVsHeaders.ratio} of it`,
     )
   }
   if (want('miss')) {

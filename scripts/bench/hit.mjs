@@ -51,7 +51,8 @@ async function hitMix(target, path) {
 }
 
 /**
- * `baseline` answers `/sync/v2/assets/{id}` bare and `/cache-floor/…` from `caches.default`, behind
+ * `baseline` answers `/sync/v2/assets/{id}` bare, `/with-headers/…` bare with a memory hit's header
+ * names, and `/cache-floor/…` from `caches.default`, behind
  * the gateway's static-assets routing; `plain` is the same Worker without that routing;
  * `peer` answers it from `@unkey/cache` (bench/peer-unkey); `memory` is the gateway as configured,
  * `edge` the gateway with MEMORY_CACHE_MAX_ENTRIES=0.
@@ -60,6 +61,7 @@ export async function hitSection({ baseline, plain, peer, memory, edge }, hitId)
   const path = assetPath(hitId)
   const targets = [
     { key: 'baseline', target: baseline, path },
+    { key: 'headers', target: baseline, path: `/with-headers${path}` },
     { key: 'plain', target: plain, path },
     { key: 'peer', target: peer, path },
     { key: 'floor', target: baseline, path: `/cache-floor${path}`, detail: 'edge' },
@@ -70,7 +72,13 @@ export async function hitSection({ baseline, plain, peer, memory, edge }, hitId)
   for (const t of targets) {
     const res = t.detail ? await prime(t.target, t.path, t.detail) : await get(t.target.agent, t.target.port, t.path, AUTH)
     if (res.body !== bodyOf(hitId)) throw new Error(`${t.key} answers a different body than the upstream serves`)
+    t.headerNames = Object.keys(res.headers)
+      .filter((name) => !['date', 'connection', 'keep-alive'].includes(name))
+      .sort()
   }
+  // The with-headers yardstick must send what a memory hit sends, or its rows measure other headers.
+  const [withHeaders, memoryHit] = ['headers', 'memory'].map((key) => targets.find((t) => t.key === key).headerNames.join(', '))
+  if (withHeaders !== memoryHit) throw new Error(`bench/baseline's /with-headers route sends ${withHeaders}; a memory hit sends ${memoryHit}`)
 
   console.log(`  warm-up ${SETTINGS.warmupS} s each`)
   for (const t of targets) await cannon(t.target, t.path, SETTINGS.warmupS)
@@ -136,6 +144,11 @@ export async function hitSection({ baseline, plain, peer, memory, edge }, hitId)
     plain: summary('plain'),
     memoryVsPlain: ratios('memory', 'plain'),
     baselineVsPlain: ratios('baseline', 'plain'),
+    // The bare Worker sending a memory hit's header names: what the headers cost by themselves, and
+    // the gateway's memory hits against it (its own work beyond sending those headers).
+    headers: await versusBaseline('headers'),
+    memoryVsHeaders: ratios('memory', 'headers'),
+    headerCount: targets.find((t) => t.key === 'memory').headerNames.length,
     peer: await versusBaseline('peer'),
     edge: await versusBaseline('edge'),
     cacheApiFloor: await versusBaseline('floor'),

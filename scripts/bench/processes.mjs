@@ -14,12 +14,20 @@ export function tmpDir() {
   return tmp
 }
 
-/** Loopback only: no telemetry, no download of the Request.cf object, Node 22 from node_modules. */
+/**
+ * Loopback only: no telemetry, no download of the Request.cf object, Node 22 from node_modules. And
+ * no local trace store: wrangler 4.164 records every request's spans and console output in SQLite
+ * for its local explorer (`X_LOCAL_OBSERVABILITY`, on by default), which took 11% of the Worker
+ * process's CPU time in a `perf` profile of the bare Worker under load, and more for a Worker that
+ * logs. Production keeps no such store on the request's thread; every Worker the bench starts runs
+ * without it alike (`npm run dev` keeps wrangler's default).
+ */
 export const childEnv = {
   ...process.env,
   PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
   WRANGLER_SEND_METRICS: 'false',
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  X_LOCAL_OBSERVABILITY: 'false',
   NO_COLOR: '1',
   FORCE_COLOR: '0',
 }
@@ -192,6 +200,7 @@ export function environmentFacts() {
     cpuModel: os.cpus()[0]?.model?.replace(/\s+/g, ' ').trim() ?? 'unknown',
     platform: `${process.platform}-${process.arch}`,
     loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+    localTraceStore: childEnv.X_LOCAL_OBSERVABILITY !== 'false',
   }
 }
 

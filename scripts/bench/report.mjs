@@ -39,6 +39,19 @@ export function targetRows(r) {
       ratioRow('Cache hits from isolate memory ÷ bare Hono', h.memory, TARGETS.memoryHitRatio, [h.memory.medianRps, h.baseline.medianRps])
       ratioRow('Cache hits from isolate memory ÷ `@unkey/cache` peer', h.memoryVsPeer, TARGETS.memoryVsPeerRatio, [h.memory.medianRps, h.peer.medianRps])
       ratioRow('Reference: `@unkey/cache` peer (memory store, SWR, bearer check) ÷ bare Hono', h.peer, undefined, [h.peer.medianRps, h.baseline.medianRps])
+      // Results from before the with-headers yardstick have no such rows.
+      if (h.memoryVsHeaders) {
+        ratioRow(
+          `Reference: bare Hono sending a memory hit's ${h.headerCount} response headers ÷ bare Hono (what the headers cost by themselves)`,
+          h.headers,
+          undefined,
+          [h.headers.medianRps, h.baseline.medianRps],
+        )
+        ratioRow("Reference: memory hits ÷ bare Hono sending the same headers (the gateway's own work beyond its headers)", h.memoryVsHeaders, undefined, [
+          h.memory.medianRps,
+          h.headers.medianRps,
+        ])
+      }
       // Results from before the yardsticks shared the gateway's static-assets routing have no plain row.
       if (h.memoryVsPlain) {
         ratioRow(
@@ -229,7 +242,7 @@ export function readmeSection(results, rows) {
   return [
     '<!-- bench:start -->',
     `\`npm run bench\` on ${results.finishedAt.slice(0, 10)} (${e.cpus} × ${e.cpuModel}, Node ${e.node}, wrangler ${e.wrangler}, ${Math.round(results.durationS)} s): ` +
-      `every Worker runs in workerd under \`wrangler dev\`, and Sync is a loopback upstream answering in ${s.upstreamLatencyMs} ms. ` +
+      `every Worker runs in workerd under \`wrangler dev\`${e.localTraceStore === false ? " (without wrangler's local trace store, `X_LOCAL_OBSERVABILITY=false`)" : ''}, and Sync is a loopback upstream answering in ${s.upstreamLatencyMs} ms. ` +
       `Hit ratios come from autocannon (${s.connections} connections, ${s.rounds} alternated rounds of ${s.roundS} s per Worker) against a bare ` +
       `Hono Worker answering the same body (\`bench/baseline\`${routing})${peer}, as the median of the per-round ratios (their range in brackets: the noise of a shared machine).${noise} ` +
       "The Cache API is Miniflare's local one, so its rows describe this machine more than a Cloudflare data centre. " +

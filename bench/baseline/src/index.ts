@@ -8,6 +8,10 @@ import { Hono } from 'hono'
  * `/cache-floor/…` is a second yardstick, for Cache API hits: the same body read back from
  * `caches.default` and nothing else, so the bench can show what the local Cache API itself costs.
  *
+ * `/with-headers/…` is the bare route answering with the header names a gateway memory hit carries
+ * (values of the same shape, written once): what those headers cost any Worker, apart from the work
+ * of computing them. The bench checks the names match the gateway's answer.
+ *
  * `/proxy/…` is the yardstick for misses: the upstream's answer fetched and returned as it is, so
  * the bench can tell what a gateway miss adds beyond one Worker-to-upstream round trip.
  */
@@ -15,11 +19,31 @@ type Bindings = { BENCH_BODY: string; UPSTREAM_URL: string; UPSTREAM_KEY: string
 
 let record: unknown // parsed once per isolate, as the gateway's memory tier holds its body once
 
+/** A gateway memory hit's headers (`content-type` and `content-length` come from `c.json`). */
+const HIT_HEADERS = {
+  etag: '"OUPLkz2SCVFEYYtx0FU8Bg"',
+  'cache-status': 'asset-edge; hit; detail=memory; ttl=299',
+  age: '0',
+  'cache-control': 'private, max-age=299',
+  'server-timing': 'memory;dur=0',
+  'x-request-id': '39fe3890-3f88-4ef2-9260-fcfd7696aa4c',
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=15552000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+}
+
 const app = new Hono<{ Bindings: Bindings }>()
 
 app.get('/sync/v2/assets/:id', (c) => {
   record ??= JSON.parse(c.env.BENCH_BODY) as unknown
   return c.json(record)
+})
+
+app.get('/with-headers/sync/v2/assets/:id', (c) => {
+  record ??= JSON.parse(c.env.BENCH_BODY) as unknown
+  return c.json(record, 200, HIT_HEADERS)
 })
 
 app.get('/cache-floor/sync/v2/assets/:id', async (c) => {
