@@ -55,6 +55,14 @@ async function subscribe(body: Record<string, unknown> = {}): Promise<{ id: stri
   return (await response.json()) as { id: string; secret: string }
 }
 
+/** A subscriber, and the sample image cached, then changed at Frame.io: its webhook has a change to announce to `hook`. */
+async function imageChanged() {
+  const sub = await subscribe()
+  await api(`/frameio/v2/assets/${SAMPLE.image}`)
+  currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+  return { sub, hook: receiver(() => [sub.secret]) }
+}
+
 /** A signed Frame.io delivery, to send (and resend) as is. */
 async function frameioDelivery(id: string, type = 'asset.updated') {
   const body = JSON.stringify({ type, resource: { type: 'asset', id }, user: { id: 'u' }, team: { id: 't' } })
@@ -68,6 +76,8 @@ function post(delivery: { body: string; headers: Record<string, string> }, patch
   })
 }
 
+/** The kinds of the messages waiting on a test queue. */
+const kinds = (queue: TestQueue) => queue.pending.map((m) => (m.body as { kind: string }).kind)
 const assetIds = (hook: ReturnType<typeof receiver>) => hook.received.map((r) => (r.event.asset as { asset_id: string }).asset_id).sort()
 const label = async (id: string) => ((await (await api(`/frameio/v2/assets/${id}`)).json()) as { label: string }).label
 
@@ -120,7 +130,6 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
     expect((await Promise.all(deliveries.map((d) => post(d, PACED)))).map((r) => r.status)).toEqual([202, 202])
     // Each webhook's event went on the queue before the answer, held back while the request tried itself.
     // On their own queue; the events queue holds only the fan-out of the change applied at once.
-    const kinds = (queue: TestQueue) => queue.pending.map((m) => (m.body as { kind: string }).kind)
     expect(kinds(queues.providerEvents)).toEqual(['provider-event', 'provider-event'])
     expect(kinds(queues.events)).toEqual(['event'])
     expect(queues.providerEvents.sendDelays[0]).toBeGreaterThan(0)
@@ -132,10 +141,7 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
   })
 
   it('rate limited by Frame.io (429 with Retry-After): queued again after that wait, then delivered once', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
-    const hook = receiver(() => [sub.secret])
+    const { hook } = await imageChanged()
     // The webhook's own re-fetch and the consumer's first are refused.
     const flaky = flakyFrameio(
       (n) => (n <= 2 ? Response.json({ errors: [{ detail: 'slow down' }] }, { status: 429, headers: { 'retry-after': '7' } }) : undefined),
@@ -155,10 +161,7 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
   })
 
   it('a provider 5xx on the re-fetch: retried with backoff until Frame.io answers, then delivered once', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
-    const hook = receiver(() => [sub.secret])
+    const { hook } = await imageChanged()
     // Down for the webhook's own attempt and the consumer's first two.
     const flaky = flakyFrameio((n) => (n <= 3 ? Response.json({ message: 'internal' }, { status: 500 }) : undefined), hook.fetcher)
     expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
@@ -171,11 +174,8 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
   })
 
   it('lookups while the provider is down get the old copy only as stale-if-error, and the change is still announced once', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const { hook } = await imageChanged()
     let down = true
-    const hook = receiver(() => [sub.secret])
     const flaky = flakyFrameio(() => (down ? Response.json({ message: 'internal' }, { status: 503 }) : undefined), hook.fetcher)
     expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
     const during = await api(`/frameio/v2/assets/${SAMPLE.image}`, {}, flaky.env, flaky.fetcher)
@@ -191,9 +191,7 @@ describe('a Frame.io webhook whose re-fetch fails is not lost', () => {
 
 describe('the webhook answers 2xx only once its event is kept', () => {
   it('a queue send failure answers 503 (not marked as received), and the resent delivery is accepted and delivered once', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const { hook } = await imageChanged()
     const delivery = await frameioDelivery(SAMPLE.image)
     queues.providerEvents.failSends = 1
     const refused = await post(delivery)
@@ -204,36 +202,29 @@ describe('the webhook answers 2xx only once its event is kept', () => {
     const resent = await post(delivery) // Frame.io's retry: the same signed delivery
     expect(resent.status).toBe(202)
     await expectProblem(await post(delivery), 401, 'webhook_replayed') // accepted once
-    const hook = receiver(() => [sub.secret])
     await queues.drain(hook.fetcher)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
     expect(await label(SAMPLE.image)).toBe('needs_review')
   })
 
   it('applied by the request itself: its queued copy is acknowledged without another upstream call (another isolate too), one event', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const { hook } = await imageChanged()
     expect((await post(await frameioDelivery(SAMPLE.image))).status).toBe(202)
     const calls = sandboxStats.calls('frameio')
     freshIsolate() // the consumer runs elsewhere: only the KV mark tells it
-    const hook = receiver(() => [sub.secret])
     await queues.drain(hook.fetcher)
     expect(sandboxStats.calls('frameio')).toBe(calls)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
   })
 
   it('the isolate goes away before applying it: the queued copy applies it, one event', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
+    const { hook } = await imageChanged()
     const delivery = await frameioDelivery(SAMPLE.image)
     // Played by a webhook whose own attempt never runs: Frame.io unreachable for it only.
     const gone = flakyFrameio(() => {
       throw new TypeError('Network connection lost.')
     })
     expect((await post(delivery, gone.env, gone.fetcher)).status).toBe(202)
-    const hook = receiver(() => [sub.secret])
     await queues.drain(hook.fetcher)
     expect(hook.received.map((r) => r.event.type)).toEqual(['asset.updated'])
     expect(hook.received[0]?.event.record).toMatchObject({ label: 'needs_review' })
@@ -243,17 +234,14 @@ describe('the webhook answers 2xx only once its event is kept', () => {
 
 describe('provider events have a queue of their own', () => {
   it('a delivery is consumed while a provider event is still being applied (its re-fetch held up at the provider)', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
-    const hook = receiver(() => [sub.secret])
+    const { sub, hook } = await imageChanged()
     // The webhook's own attempt fails (500): its event waits on the provider events queue.
     const flaky = flakyFrameio((n) => (n === 1 ? Response.json({ message: 'internal' }, { status: 500 }) : undefined), hook.fetcher)
     expect((await post(await frameioDelivery(SAMPLE.image), flaky.env, flaky.fetcher)).status).toBe(202)
     // A ping: one delivery on the events queue.
     expect((await api(`/subscriptions/${sub.id}/test`, { method: 'POST' })).status).toBe(202)
     expect(queues.providerEvents.pending).toHaveLength(1)
-    expect(queues.events.pending.map((m) => (m.body as { kind: string }).kind)).toEqual(['delivery'])
+    expect(kinds(queues.events)).toEqual(['delivery'])
 
     // Frame.io holds the consumer's re-fetch until released (a paced or slow provider, played).
     let release = () => {}
@@ -293,15 +281,12 @@ describe('provider events have a queue of their own', () => {
   })
 
   it('without the PROVIDER_EVENTS binding (an older config) the event goes on the events queue, whose consumer applies it: delivered once', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
-    const hook = receiver(() => [sub.secret])
+    const { hook } = await imageChanged()
     const flaky = flakyFrameio((n) => (n === 1 ? Response.json({ message: 'internal' }, { status: 500 }) : undefined), hook.fetcher)
     const older = { ...flaky.env, PROVIDER_EVENTS: undefined } as Partial<Env>
     expect((await post(await frameioDelivery(SAMPLE.image), older, flaky.fetcher)).status).toBe(202)
     expect(queues.providerEvents.sendDelays).toEqual([])
-    expect(queues.events.pending.map((m) => (m.body as { kind: string }).kind)).toEqual(['provider-event'])
+    expect(kinds(queues.events)).toEqual(['provider-event'])
     expect(queues.events.sendDelays[0]).toBeGreaterThan(0)
     await queues.drain(flaky.fetcher, 1000, older)
     expect(flaky.state.calls).toBe(2)
@@ -310,10 +295,7 @@ describe('provider events have a queue of their own', () => {
   })
 
   it('a provider event still on the events queue (queued before the split) is applied there; rate limited, it moves to its own queue', async () => {
-    const sub = await subscribe()
-    await api(`/frameio/v2/assets/${SAMPLE.image}`)
-    currentSandbox().state.change('frameio', SAMPLE.image, { bump: true })
-    const hook = receiver(() => [sub.secret])
+    const { hook } = await imageChanged()
     const flaky = flakyFrameio(
       (n) => (n === 1 ? Response.json({ errors: [{ detail: 'slow down' }] }, { status: 429, headers: { 'retry-after': '3' } }) : undefined),
       hook.fetcher,

@@ -38,32 +38,28 @@ export function targetRows(r) {
     if (h.peer) {
       ratioRow('Cache hits from isolate memory ÷ bare Hono', h.memory, TARGETS.memoryHitRatio, [h.memory.medianRps, h.baseline.medianRps])
       ratioRow('Cache hits from isolate memory ÷ `@unkey/cache` peer', h.memoryVsPeer, TARGETS.memoryVsPeerRatio, [h.memory.medianRps, h.peer.medianRps])
-      ratioRow('Reference: `@unkey/cache` peer (memory store, SWR, bearer check) ÷ bare Hono', h.peer, undefined, [h.peer.medianRps, h.baseline.medianRps])
+      /** A reference row (no target): `x`, the ratio of `a`'s throughput to `b`'s. */
+      const reference = (what, x, a, b) => ratioRow(`Reference: ${what}`, x, undefined, [a.medianRps, b.medianRps])
+      reference('`@unkey/cache` peer (memory store, SWR, bearer check) ÷ bare Hono', h.peer, h.peer, h.baseline)
       // Results from before the with-headers yardstick have no such rows.
       if (h.memoryVsHeaders) {
-        ratioRow(
-          `Reference: bare Hono sending a memory hit's ${h.headerCount} response headers ÷ bare Hono (what the headers cost by themselves)`,
+        reference(
+          `bare Hono sending a memory hit's ${h.headerCount} response headers ÷ bare Hono (what the headers cost by themselves)`,
           h.headers,
-          undefined,
-          [h.headers.medianRps, h.baseline.medianRps],
+          h.headers,
+          h.baseline,
         )
-        ratioRow("Reference: memory hits ÷ bare Hono sending the same headers (the gateway's own work beyond its headers)", h.memoryVsHeaders, undefined, [
-          h.memory.medianRps,
-          h.headers.medianRps,
-        ])
+        reference("memory hits ÷ bare Hono sending the same headers (the gateway's own work beyond its headers)", h.memoryVsHeaders, h.memory, h.headers)
       }
       // Results from before the yardsticks shared the gateway's static-assets routing have no plain row.
       if (h.memoryVsPlain) {
-        ratioRow(
-          'Reference: memory hits ÷ bare Hono without static assets (the gateway pays the local assets router, this Worker does not)',
+        reference(
+          'memory hits ÷ bare Hono without static assets (the gateway pays the local assets router, this Worker does not)',
           h.memoryVsPlain,
-          undefined,
-          [h.memory.medianRps, h.plain.medianRps],
+          h.memory,
+          h.plain,
         )
-        ratioRow('Reference: bare Hono behind the assets routing ÷ bare Hono without (what that router costs locally)', h.baselineVsPlain, undefined, [
-          h.baseline.medianRps,
-          h.plain.medianRps,
-        ])
+        reference('bare Hono behind the assets routing ÷ bare Hono without (what that router costs locally)', h.baselineVsPlain, h.baseline, h.plain)
       }
     } else hitRow('Cache hits from isolate memory ÷ bare Hono', h.memory)
     hitRow('Cache hits from the Cache API (memory tier off) ÷ bare Hono', h.edge)

@@ -191,8 +191,8 @@ export class TieredCache {
    * and KV work under wrangler dev) ran before the client got its answer, about 9 ms of a miss in
    * `npm run bench`. Until they are written the entry is in `landing`, where a lookup finds it.
    */
-  private storeShared(key: string, entry: CacheEntry, kvSeen: Promise<CacheEntry | undefined>, joined: boolean | undefined, now: boolean): Promise<void> {
-    return now ? this.store(key, entry, kvSeen, joined) : afterAnswer().then(() => this.store(key, entry, kvSeen, joined))
+  private storeShared(key: string, entry: CacheEntry, kvSeen: Promise<CacheEntry | undefined>, joined: boolean | undefined, awaited: boolean): Promise<void> {
+    return awaited ? this.store(key, entry, kvSeen, joined) : afterAnswer().then(() => this.store(key, entry, kvSeen, joined))
   }
 
   /**

@@ -67,12 +67,20 @@ export function cacheHeaders(outcome: CacheOutcome, now: number, body = false): 
 
 /**
  * The answer for a cached record: its body as the provider sent it (or a 304 when `If-None-Match`
- * names its ETag), with the cache's headers and `extra` (the hit path's security headers and request id).
+ * names its ETag), with the cache's headers, `extra` and `requestId` (the hit path's security
+ * headers and request id, which the full path's middleware sets).
  */
-export function assetResponse(outcome: CacheOutcome, ifNoneMatch: string | null | undefined, now: number, extra?: Readonly<Record<string, string>>): Response {
+export function assetResponse(
+  outcome: CacheOutcome,
+  ifNoneMatch: string | null | undefined,
+  now: number,
+  extra?: Readonly<Record<string, string>>,
+  requestId?: string,
+): Response {
   const notModified = matchesEtag(ifNoneMatch, outcome.entry.etag)
   const headers = cacheHeaders(outcome, now, !notModified)
   if (extra) Object.assign(headers, extra)
+  if (requestId) headers['x-request-id'] = requestId
   return notModified ? new Response(null, { status: 304, headers }) : new Response(outcome.entry.body, { status: 200, headers })
 }
 

@@ -50,7 +50,7 @@ export function hitPath(gateway: Gateway, request: Request, env: Env, ctx: Execu
   if (outcome?.entry.kind !== 'record') return undefined
 
   const id = requestIdOf(headers.get('x-request-id'))
-  const response = assetResponse(outcome, headers.get('if-none-match'), now, { ...SECURITY_HEADERS, 'x-request-id': id })
+  const response = assetResponse(outcome, headers.get('if-none-match'), now, SECURITY_HEADERS, id)
   if (known.redacted?.env !== env) known.redacted = { env, path: redactedPathOf(gateway.redactor, env, url) }
   writeAccessLog(gateway, config, env, (p) => ctx.waitUntil(p), {
     requestId: id,
